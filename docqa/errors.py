@@ -1,0 +1,128 @@
+"""Every failure a user can cause, one small class each, with a message that says what to do.
+
+The command-line entry points print ``str(error)`` as one line and exit with ``error.exit_code``.
+"""
+
+
+class DocqaError(Exception):
+    """Base class of the errors docqa reports to users as one line."""
+
+    exit_code = 1
+
+
+class SettingsError(DocqaError):
+    """An environment variable has a value docqa cannot use."""
+
+    exit_code = 2
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}. Fix it in the environment or in .env (see .env.example).")
+
+
+class InputPathError(DocqaError):
+    """A path given on the command line does not exist or cannot be read."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, problem: str = "does not exist") -> None:
+        super().__init__(f"{path}: {problem}. Check the path and try again.")
+
+
+class NoDocumentsFoundError(DocqaError):
+    """The paths given contain no file of a supported type."""
+
+    exit_code = 2
+
+    def __init__(self, paths: list[str], supported: list[str]) -> None:
+        super().__init__(
+            f"no supported files found in {', '.join(paths)} (supported: {', '.join(supported)}). "
+            "Point the command at a folder with such files."
+        )
+
+
+class UnreadableFileError(DocqaError):
+    """A file could not be converted to text (empty, binary, corrupt or encrypted)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class ModelLoadError(DocqaError):
+    """A model could not be loaded from the hub or from a local directory."""
+
+    def __init__(self, model: str, setting: str, reason: str) -> None:
+        super().__init__(
+            f"cannot load model {model!r}: {reason}. Set {setting} to a local model directory "
+            "or make the Hugging Face hub reachable."
+        )
+
+
+class EmptyQuestionError(DocqaError):
+    """The question is empty or only white space."""
+
+    exit_code = 2
+
+    def __init__(self) -> None:
+        super().__init__("the question is empty. Ask a question in plain words, e.g. docqa ask \"Who wrote it?\"")
+
+
+class QuestionTooLongError(DocqaError):
+    """The question has more tokens than the reader takes."""
+
+    exit_code = 2
+
+    def __init__(self, tokens: int, limit: int) -> None:
+        super().__init__(
+            f"the question is {tokens} tokens long and the reader takes at most {limit}. Ask a shorter question."
+        )
+
+
+class EmptyIndexError(DocqaError):
+    """The document store holds no passages yet."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"the index at {where} is empty. Index your documents first: python -m indexing PATH")
+
+
+class StoreError(DocqaError):
+    """The embedded store on disk is damaged or cannot be written."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"document store {path}: {reason}")
+
+
+class StoreUnavailableError(DocqaError):
+    """Elasticsearch is down, unreachable, still starting, or rejects the credentials."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"Elasticsearch at {host} {reason}")
+
+
+class EmbeddingDimensionError(DocqaError):
+    """The store's vectors have another dimension than the embedding model produces."""
+
+    def __init__(self, where: str, store_dim: int, model_dim: int) -> None:
+        super().__init__(
+            f"{where} holds {store_dim}-dimensional vectors but the embedding model produces {model_dim}. "
+            "Re-index with --recreate, or set DOCQA_EMBEDDING_MODEL back to the model the index was built with."
+        )
+
+
+class PipelineFileError(DocqaError):
+    """A pipeline YAML file is missing or invalid."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"pipeline {path}: {reason}")
+
+
+class DatasetError(DocqaError):
+    """A question or evaluation file is not in the expected format."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")

@@ -1,0 +1,69 @@
+"""The one settings object of docqa, read from ``DOCQA_*`` environment variables and ``.env``."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """
+    Configuration of docqa; every field is set by the environment variable ``DOCQA_<FIELD>``.
+
+    Secrets (Elasticsearch password and API key) are not fields: components read them as Haystack ``Secret``\\s
+    from ``DOCQA_ES_PASSWORD`` and ``DOCQA_ES_API_KEY`` so they never end up in a serialized pipeline.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DOCQA_", env_file=".env", extra="ignore")
+
+    store: Literal["memory", "elasticsearch"] = Field(
+        "memory", description="Document store: 'memory' (embedded, persisted on disk) or 'elasticsearch'."
+    )
+    store_path: Path = Field(Path(".docqa/store"), description="Directory of the embedded store.")
+    embedding_model: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2", description="Sentence-transformers model: hub name or local dir."
+    )
+    reader_model: str = Field("deepset/tinyroberta-squad2", description="Extractive QA model: hub name or local dir.")
+    device: str = Field("auto", description="'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.")
+    es_hosts: str = Field("http://localhost:9200", description="Comma-separated Elasticsearch URLs.")
+    es_index: str = Field("docqa", description="Elasticsearch index name.")
+    es_username: str | None = Field(None, description="Elasticsearch user (password from DOCQA_ES_PASSWORD).")
+    es_ca_certs: Path | None = Field(None, description="CA certificate file for HTTPS connections to Elasticsearch.")
+    es_verify_certs: bool = Field(True, description="Verify the Elasticsearch TLS certificate.")
+    es_request_timeout: float = Field(30.0, gt=0, description="Seconds to wait for one Elasticsearch request.")
+    es_max_retries: int = Field(3, ge=0, description="Retries of a failed or overloaded Elasticsearch request.")
+    es_wait_seconds: float = Field(
+        60.0, ge=0, description="How long indexing waits for the cluster to become ready before giving up."
+    )
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in ("auto", "cpu", "cuda", "mps") or value.startswith("cuda:"):
+            return value
+        raise ValueError(f"unknown device {value!r}; use auto, cpu, cuda or cuda:N")
+
+    @property
+    def es_host_list(self) -> list[str]:
+        """The Elasticsearch hosts as a list."""
+        return [host.strip() for host in self.es_hosts.split(",") if host.strip()]
+
+
+def get_settings() -> Settings:
+    """
+    Read the settings from the environment now.
+
+    :raises docqa.errors.SettingsError: when a variable has a value that is not allowed.
+    """
+    from pydantic import ValidationError
+
+    from docqa.errors import SettingsError
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise SettingsError(f"DOCQA_{field.upper()}", first["msg"]) from error

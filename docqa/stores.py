@@ -1,0 +1,30 @@
+"""The document store chosen by settings: the embedded on-disk store or Elasticsearch."""
+
+from typing import Any
+
+from docqa.settings import Settings, get_settings
+
+
+def document_store_from_settings(settings: Settings | None = None) -> Any:
+    """
+    Build the document store the settings ask for; no server is contacted here.
+
+    :param settings: settings to use; read from the environment when None.
+    :returns: an ``EmbeddedDocumentStore`` or an Elasticsearch document store.
+    """
+    settings = settings or get_settings()
+    if settings.store == "elasticsearch":
+        from docqa.elasticsearch_store import elasticsearch_store_from_settings
+
+        return elasticsearch_store_from_settings(settings)
+    from docqa.embedded_store import EmbeddedDocumentStore
+
+    return EmbeddedDocumentStore(path=str(settings.store_path))
+
+
+def describe_store(settings: Settings | None = None) -> str:
+    """Name the configured store for messages, e.g. ``embedded store at .docqa/store``."""
+    settings = settings or get_settings()
+    if settings.store == "elasticsearch":
+        return f"Elasticsearch index {settings.es_index!r} at {', '.join(settings.es_host_list)}"
+    return f"embedded store at {settings.store_path}"
