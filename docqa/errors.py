@@ -126,3 +126,12 @@ class DatasetError(DocqaError):
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
+
+
+class UsageError(DocqaError):
+    """A command-line option has a value the command cannot use."""
+
+    exit_code = 2
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem} (see --help)")

@@ -1,0 +1,59 @@
+"""Streamlit page: ask a question of the indexed documents. Run with ``streamlit run app.py``."""
+
+import html
+
+import streamlit as st
+
+from docqa.ask import QuestionAnswering
+from docqa.commands.ask import NO_ANSWER_TEXT
+from docqa.errors import DocqaError
+from docqa.stores import describe_store
+
+
+@st.cache_resource(show_spinner="Loading the models…")
+def question_answering() -> QuestionAnswering:
+    """One warm query pipeline per server process."""
+    qa = QuestionAnswering()
+    _ = qa.pipeline
+    return qa
+
+
+def highlighted(context: str, start: int, end: int) -> str:
+    """The passage as HTML with the answer marked."""
+    return (
+        html.escape(context[:start])
+        + f"<mark><b>{html.escape(context[start:end])}</b></mark>"
+        + html.escape(context[end:])
+    )
+
+
+def main() -> None:
+    """The page."""
+    st.set_page_config(page_title="docqa", page_icon="🔎")
+    st.title("Ask your documents")
+    st.caption(f"Searching the {describe_store()}.")
+    with st.form("ask"):
+        question = st.text_input("Question", placeholder="e.g. When was the contract signed?")
+        top_k = st.slider("Answers to show", min_value=1, max_value=10, value=3)
+        submitted = st.form_submit_button("Ask")
+    if not submitted:
+        return
+    try:
+        result = question_answering().ask(question, top_k=top_k)
+    except DocqaError as error:
+        st.error(str(error))
+        return
+    if result.no_answer:
+        st.warning(NO_ANSWER_TEXT)
+        if result.answers:
+            st.caption("Closest spans, below the no-answer threshold:")
+    for answer in result.answers:
+        page = f", page {answer.page}" if answer.page is not None else ""
+        with st.container(border=True):
+            st.markdown(f"**{html.escape(answer.text)}** — score {answer.score:.2f}")
+            st.caption(f"{answer.source}{page}")
+            st.markdown(highlighted(answer.context, answer.start, answer.end), unsafe_allow_html=True)
+
+
+if __name__ == "__main__":
+    main()

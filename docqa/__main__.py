@@ -1,0 +1,5 @@
+import sys
+
+from docqa.cli import main
+
+sys.exit(main())

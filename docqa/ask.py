@@ -1,0 +1,167 @@
+"""Asking one question of the indexed documents: the function behind ``docqa ask`` and the page."""
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from haystack import Document, ExtractedAnswer, Pipeline
+
+from docqa.errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
+from docqa.pipelines import QUERY_PIPELINE, load_pipeline
+from docqa.settings import Settings, get_settings
+from docqa.stores import describe_store
+
+
+@dataclass
+class Answer:
+    """One answer span, located in its passage and its source file."""
+
+    text: str
+    score: float
+    source: str | None
+    page: int | None
+    start: int
+    end: int
+    context: str
+
+
+@dataclass
+class RetrievedPassage:
+    """A passage the retriever returned."""
+
+    source: str | None
+    score: float | None
+
+
+@dataclass
+class AskResult:
+    """The outcome of one question: answers best first, or a no-answer with the spans that lost to it."""
+
+    query: str
+    no_answer: bool
+    no_answer_score: float | None
+    answers: list[Answer] = field(default_factory=list)
+    documents: list[RetrievedPassage] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object ``docqa ask --json`` prints."""
+        return asdict(self)
+
+
+def _source(document: Document | None) -> str | None:
+    if document is None:
+        return None
+    return document.meta.get("file_path") or document.meta.get("file_name")
+
+
+def result_from_answers(
+    query: str, answers: list[ExtractedAnswer], documents: list[Document], top_k: int | None = None
+) -> AskResult:
+    """
+    Turn the reader's answers into an ``AskResult``.
+
+    :param query: the question.
+    :param answers: the reader's output; the entry with ``data=None`` is the no-answer.
+    :param documents: the retrieved passages.
+    :param top_k: keep at most this many spans.
+    """
+    no_answer_entry = next((a for a in answers if a.data is None), None)
+    spans = [a for a in answers if a.data is not None and a.document is not None and a.document_offset is not None]
+    if top_k is not None:
+        spans = spans[:top_k]
+    no_answer = (bool(answers) and answers[0].data is None) or not spans
+    return AskResult(
+        query=query,
+        no_answer=no_answer,
+        no_answer_score=no_answer_entry.score if no_answer_entry is not None else None,
+        answers=[
+            Answer(
+                text=a.data or "",
+                score=float(a.score),
+                source=_source(a.document),
+                page=a.meta.get("page_number", a.document.meta.get("page_number")),  # type: ignore[union-attr]
+                start=a.document_offset.start,  # type: ignore[union-attr]
+                end=a.document_offset.end,  # type: ignore[union-attr]
+                context=a.document.content or "",  # type: ignore[union-attr]
+            )
+            for a in spans
+        ],
+        documents=[RetrievedPassage(source=_source(d), score=d.score) for d in documents],
+    )
+
+
+@contextlib.contextmanager
+def _store_errors(settings: Settings) -> Iterator[None]:
+    """Report Elasticsearch failures as one line naming the host."""
+    if settings.store != "elasticsearch":
+        yield
+        return
+    from docqa.elasticsearch_store import translate_es_errors
+
+    with translate_es_errors(settings):
+        yield
+
+
+class QuestionAnswering:
+    """
+    The query pipeline, loaded once and kept warm, asked one question at a time.
+
+    :param pipeline_path: the query pipeline YAML (``pipelines/query.yml`` by default).
+    """
+
+    def __init__(self, pipeline_path: str | Path = QUERY_PIPELINE, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.pipeline_path = Path(pipeline_path)
+        self._pipeline: Pipeline | None = None
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The loaded (and warmed-up) pipeline."""
+        if self._pipeline is None:
+            pipeline = load_pipeline(self.pipeline_path)
+            with _store_errors(self.settings):
+                pipeline.warm_up()
+            self._pipeline = pipeline
+        return self._pipeline
+
+    def _check_question(self, question: str) -> str:
+        question = question.strip()
+        if not question:
+            raise EmptyQuestionError()
+        reader = self.pipeline.get_component("reader")
+        tokens = reader.question_token_count(question)
+        if tokens > reader.max_query_length:
+            raise QuestionTooLongError(tokens, reader.max_query_length)
+        return question
+
+    def _check_index(self) -> None:
+        retriever = self.pipeline.get_component("retriever")
+        store = getattr(retriever, "document_store", None)
+        if store is not None and store.count_documents() == 0:
+            raise EmptyIndexError(describe_store(self.settings))
+
+    def ask(self, question: str, top_k: int = 3) -> AskResult:
+        """
+        Answer one question from the indexed documents.
+
+        :param question: the question in plain words.
+        :param top_k: how many answer spans to return.
+        :raises EmptyQuestionError, QuestionTooLongError, EmptyIndexError: on bad input or an empty index.
+        """
+        with _store_errors(self.settings):
+            question = self._check_question(question)
+            self._check_index()
+            inputs: dict[str, dict[str, Any]] = {"reader": {"query": question, "top_k": top_k}}
+            for name in ("embedder", "keyword_retriever"):
+                if name in self.pipeline.graph.nodes:
+                    inputs[name] = {"text": question} if name == "embedder" else {"query": question}
+            output = self.pipeline.run(inputs, include_outputs_from={"retriever"})
+        documents = output.get("retriever", {}).get("documents", [])
+        return result_from_answers(question, output["reader"]["answers"], documents, top_k=top_k)
+
+
+def ask(question: str, top_k: int = 3, pipeline_path: str | Path = QUERY_PIPELINE) -> AskResult:
+    """Answer one question with a freshly loaded query pipeline (see ``QuestionAnswering`` to keep it warm)."""
+    return QuestionAnswering(pipeline_path).ask(question, top_k=top_k)

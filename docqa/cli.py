@@ -1,0 +1,80 @@
+"""``python -m docqa``: ask questions, process question files, evaluate and calibrate."""
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from docqa.errors import DocqaError
+
+COMMAND_MODULES = ("ask", "batch", "evaluate", "squad_metrics", "calibrate")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser that reports a usage error as one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _command_modules() -> list[ModuleType]:
+    modules = []
+    for name in COMMAND_MODULES:
+        try:
+            modules.append(importlib.import_module(f"docqa.commands.{name}"))
+        except ModuleNotFoundError as error:
+            if error.name != f"docqa.commands.{name}":
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every available subcommand."""
+    parser = _OneLineParser(prog="docqa", description=__doc__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
+    commands.required = True
+    for module in _command_modules():
+        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def quiet_libraries() -> None:
+    """Keep library warnings and progress bars off the user's terminal."""
+    import logging
+    import os
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    for name in ("transformers", "sentence_transformers", "haystack", "haystack_integrations", "elastic_transport"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def run_command(prog: str, handler, args: argparse.Namespace) -> int:  # noqa: ANN001
+    """Run a command, printing a user error as one line instead of a traceback."""
+    try:
+        return int(handler(args) or 0)
+    except DocqaError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m docqa``."""
+    quiet_libraries()
+    args = build_parser().parse_args(argv)
+    return run_command("docqa", args.handler, args)

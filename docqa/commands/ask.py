@@ -1,0 +1,59 @@
+"""``docqa ask QUESTION``: the best answer span with its source, or an honest no-answer."""
+
+import argparse
+import json
+
+from docqa.ask import AskResult, QuestionAnswering
+from docqa.errors import UsageError
+from docqa.pipelines import QUERY_PIPELINE
+
+NAME = "ask"
+HELP = "Answer a question from the indexed documents."
+NO_ANSWER_TEXT = "No answer found in the indexed documents."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``docqa ask``."""
+    parser.add_argument("question", help="the question, in plain words")
+    parser.add_argument("--top-k", type=int, default=3, metavar="N", help="answer spans to return (default 3)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--pipeline", default=str(QUERY_PIPELINE), help="query pipeline YAML")
+
+
+def highlight(context: str, start: int, end: int, width: int = 160) -> str:
+    """The answer inside its passage, marked with » «, cut to about ``width`` characters around it."""
+    left = max(0, start - width // 2)
+    right = min(len(context), end + width // 2)
+    prefix = "…" if left > 0 else ""
+    suffix = "…" if right < len(context) else ""
+    snippet = f"{context[left:start]}»{context[start:end]}«{context[end:right]}"
+    return prefix + " ".join(snippet.split()) + suffix
+
+
+def format_result(result: AskResult) -> str:
+    """Human-readable text of an answer."""
+    lines = []
+    if result.no_answer:
+        lines.append(NO_ANSWER_TEXT)
+        if result.no_answer_score is not None:
+            lines.append(f"  (no-answer confidence {result.no_answer_score:.2f})")
+        if result.answers:
+            best = result.answers[0]
+            lines.append(f"  Closest span, below the threshold: {best.text!r} ({best.score:.2f}) in {best.source}")
+        return "\n".join(lines)
+    for rank, answer in enumerate(result.answers, start=1):
+        page = f", page {answer.page}" if answer.page is not None else ""
+        label = "Answer" if rank == 1 else f"  #{rank}"
+        lines.append(f"{label}: {answer.text}  (score {answer.score:.2f})")
+        lines.append(f"    source: {answer.source}{page}")
+        lines.append(f"    {highlight(answer.context, answer.start, answer.end)}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Ask and print."""
+    if args.top_k < 1:
+        raise UsageError("--top-k must be at least 1")
+    result = QuestionAnswering(args.pipeline).ask(args.question, top_k=args.top_k)
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else format_result(result))
+    return 0

@@ -1,0 +1,73 @@
+"""Dense retrieval over whichever document store the settings choose."""
+
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+
+
+@component
+class DenseRetriever:
+    """
+    Finds the passages nearest to a query embedding in the configured store.
+
+    The store is the one ``DOCQA_STORE`` selects: the embedded store through Haystack's ``InMemoryEmbeddingRetriever``
+    or Elasticsearch kNN through ``ElasticsearchEmbeddingRetriever`` (``num_candidates`` defaults to
+    ``max(100, 10 * top_k)``), so one pipeline YAML serves both.
+    """
+
+    def __init__(self, top_k: int = 10, num_candidates: int | None = None) -> None:
+        """
+        :param top_k: how many passages to return.
+        :param num_candidates: Elasticsearch kNN candidates per shard; None means ``max(100, 10 * top_k)``.
+        """
+        self.top_k = top_k
+        self.num_candidates = num_candidates
+        self._retriever: Any = None
+
+    def warm_up(self) -> None:
+        """Build the store and Haystack's retriever for it; contacts no server."""
+        if self._retriever is not None:
+            return
+        from docqa.settings import get_settings
+        from docqa.stores import document_store_from_settings
+
+        settings = get_settings()
+        store = document_store_from_settings(settings)
+        if settings.store == "elasticsearch":
+            from haystack_integrations.components.retrievers.elasticsearch import ElasticsearchEmbeddingRetriever
+
+            self._retriever = ElasticsearchEmbeddingRetriever(
+                document_store=store, top_k=self.top_k, num_candidates=self.num_candidates or max(100, 10 * self.top_k)
+            )
+        else:
+            from haystack.components.retrievers.in_memory import InMemoryEmbeddingRetriever
+
+            self._retriever = InMemoryEmbeddingRetriever(document_store=store, top_k=self.top_k)
+
+    @property
+    def document_store(self) -> Any:
+        """The store this retriever reads from (after ``warm_up``)."""
+        self.warm_up()
+        return self._retriever.document_store
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self, query_embedding: list[float], top_k: int | None = None, filters: dict[str, Any] | None = None
+    ) -> dict[str, list[Document]]:
+        """
+        :param query_embedding: the embedded question.
+        :param top_k: overrides the number of passages for this call.
+        :param filters: Haystack metadata filters.
+        :returns: ``documents``, best first, with ``score`` set.
+        """
+        self.warm_up()
+        return self._retriever.run(query_embedding=query_embedding, top_k=top_k or self.top_k, filters=filters)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component."""
+        return default_to_dict(self, top_k=self.top_k, num_candidates=self.num_candidates)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DenseRetriever":
+        """Deserialize the component."""
+        return default_from_dict(cls, data)

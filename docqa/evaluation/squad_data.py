@@ -1,0 +1,179 @@
+"""Load and check SQuAD v2.0 data files, prediction files and na-probability files."""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docqa.errors import DatasetError, InputPathError
+
+
+@dataclass(frozen=True)
+class SquadQuestion:
+    """One question of a SQuAD v2.0 file with its paragraph and gold answers (empty list: unanswerable)."""
+
+    id: str
+    question: str
+    context: str
+    answers: list[str] = field(default_factory=list)
+    answer_starts: list[int] = field(default_factory=list)
+    title: str = ""
+    paragraph_id: str = ""
+
+    @property
+    def has_answer(self) -> bool:
+        """True when the question has at least one gold answer, as the official script decides it."""
+        return bool(self.answers)
+
+
+@dataclass(frozen=True)
+class SquadDataset:
+    """The questions of a SQuAD v2.0 file in file order, plus the raw ``data`` list for the metrics."""
+
+    path: str
+    questions: list[SquadQuestion]
+    articles: list[dict[str, Any]]
+
+    def paragraphs(self) -> dict[str, str]:
+        """Map each paragraph id to its context, in file order."""
+        return {question.paragraph_id: question.context for question in self.questions}
+
+    def limited(self, limit: int | None) -> "SquadDataset":
+        """The first ``limit`` questions (all when None), with ``articles`` cut to match."""
+        if limit is None or limit >= len(self.questions):
+            return self
+        keep = {question.id for question in self.questions[:limit]}
+        articles = []
+        for article in self.articles:
+            paragraphs = []
+            for paragraph in article["paragraphs"]:
+                qas = [qa for qa in paragraph["qas"] if qa["id"] in keep]
+                if qas:
+                    paragraphs.append({**paragraph, "qas": qas})
+            if paragraphs:
+                articles.append({**article, "paragraphs": paragraphs})
+        return SquadDataset(path=self.path, questions=self.questions[:limit], articles=articles)
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    """
+    Read a JSON file, turning every way it can fail into one line.
+
+    :param path: the file.
+    :param what: what the file should be, for messages (e.g. ``"predictions file"``).
+    :raises InputPathError: the file is missing or unreadable.
+    :raises DatasetError: the file is empty or not JSON.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputPathError(str(path), "does not exist" if not path.exists() else "is not a file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputPathError(str(path), f"cannot be read ({error})") from error
+    if not text.strip():
+        raise DatasetError(str(path), f"the file is empty; expected a {what}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DatasetError(
+            str(path), f"not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); expected a {what}"
+        ) from error
+
+
+def parse_squad(raw: Any, path: str = "<data>") -> SquadDataset:
+    """
+    Check a parsed SQuAD v2.0 document and list its questions.
+
+    :param raw: the parsed JSON.
+    :param path: file name for messages.
+    :raises DatasetError: naming the first place that is not SQuAD format, or when there are no questions.
+    """
+    hint = 'expected SQuAD v2.0 JSON: {"version": "v2.0", "data": [{"title", "paragraphs": [{"context", "qas"}]}]}'
+    if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
+        raise DatasetError(path, f"not SQuAD format (no top-level 'data' list); {hint}")
+    questions: list[SquadQuestion] = []
+    seen: set[str] = set()
+    for a, article in enumerate(raw["data"]):
+        where = f"data[{a}]"
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            raise DatasetError(path, f"not SQuAD format: {where} has no 'paragraphs' list; {hint}")
+        title = str(article.get("title", ""))
+        for p, paragraph in enumerate(article["paragraphs"]):
+            where = f"data[{a}].paragraphs[{p}]"
+            if not isinstance(paragraph, dict) or not isinstance(paragraph.get("context"), str):
+                raise DatasetError(path, f"not SQuAD format: {where} has no 'context' string; {hint}")
+            if not isinstance(paragraph.get("qas"), list):
+                raise DatasetError(path, f"not SQuAD format: {where} has no 'qas' list; {hint}")
+            for q, qa in enumerate(paragraph["qas"]):
+                questions.append(_parse_qa(qa, f"{where}.qas[{q}]", path, paragraph["context"], title, f"{a}-{p}"))
+                if questions[-1].id in seen:
+                    raise DatasetError(path, f"question id {questions[-1].id!r} appears twice; ids must be unique")
+                seen.add(questions[-1].id)
+    if not questions:
+        raise DatasetError(path, "the file holds no questions; add paragraphs with 'qas'")
+    return SquadDataset(path=path, questions=questions, articles=raw["data"])
+
+
+def _parse_qa(qa: Any, where: str, path: str, context: str, title: str, paragraph_id: str) -> SquadQuestion:
+    if not isinstance(qa, dict) or not isinstance(qa.get("id"), str) or not isinstance(qa.get("question"), str):
+        raise DatasetError(path, f"not SQuAD format: {where} needs an 'id' and a 'question' string")
+    answers = qa.get("answers")
+    if not isinstance(answers, list) or not all(
+        isinstance(answer, dict) and isinstance(answer.get("text"), str) for answer in answers
+    ):
+        raise DatasetError(path, f"not SQuAD format: {where} needs an 'answers' list of {{'text', 'answer_start'}}")
+    if answers and qa.get("is_impossible") is True:
+        raise DatasetError(path, f"{where} is marked is_impossible but has answers; empty its 'answers' list")
+    return SquadQuestion(
+        id=qa["id"],
+        question=qa["question"],
+        context=context,
+        answers=[answer["text"] for answer in answers],
+        answer_starts=[int(answer.get("answer_start", -1)) for answer in answers],
+        title=title,
+        paragraph_id=paragraph_id,
+    )
+
+
+def load_squad(path: str | Path) -> SquadDataset:
+    """
+    Load a SQuAD v2.0 JSON file.
+
+    :raises InputPathError: the file is missing.
+    :raises DatasetError: the file is empty, not JSON, not SQuAD format or without questions.
+    """
+    return parse_squad(read_json(path, "SQuAD v2.0 JSON file"), str(path))
+
+
+def load_predictions(path: str | Path) -> dict[str, str]:
+    """
+    Load a predictions file: a JSON object mapping question id to answer text ("" for no answer).
+
+    :raises DatasetError: the file is empty, not a JSON object, or holds a value that is not a string.
+    """
+    raw = read_json(path, 'predictions file, a JSON object {"question id": "answer text"}')
+    return _check_mapping(raw, str(path), "predictions", str, 'a JSON object {"question id": "answer text"}')
+
+
+def load_na_probs(path: str | Path) -> dict[str, float]:
+    """
+    Load a na-probability file: a JSON object mapping question id to a number.
+
+    :raises DatasetError: the file is empty, not a JSON object, or holds a value that is not a number.
+    """
+    raw = read_json(path, 'na-probability file, a JSON object {"question id": number}')
+    checked = _check_mapping(raw, str(path), "na-probabilities", (int, float), 'a JSON object {"question id": number}')
+    return {qid: float(value) for qid, value in checked.items()}
+
+
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def _check_mapping(raw: Any, path: str, what: str, kind: Any, expected: str) -> dict:
+    if not isinstance(raw, dict):
+        raise DatasetError(path, f"{what} must be {expected}, not a JSON {_JSON_KINDS.get(type(raw), 'value')}")
+    for qid, value in raw.items():
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise DatasetError(path, f"the value for {qid!r} is {value!r}; {what} must be {expected}")
+    return raw

