@@ -15,7 +15,7 @@ class Settings(BaseSettings):
     from ``DOCQA_ES_PASSWORD`` and ``DOCQA_ES_API_KEY`` so they never end up in a serialized pipeline.
     """
 
-    model_config = SettingsConfigDict(env_prefix="DOCQA_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DOCQA_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
     store: Literal["memory", "elasticsearch"] = Field(
         "memory", description="Document store: 'memory' (embedded, persisted on disk) or 'elasticsearch'."
