@@ -61,7 +61,7 @@ def quiet_libraries() -> None:
         pass
 
 
-def run_command(prog: str, handler, args: argparse.Namespace) -> int:  # noqa: ANN001
+def run_command(prog: str, handler, args: argparse.Namespace) -> int:
     """Run a command, printing a user error as one line instead of a traceback."""
     try:
         return int(handler(args) or 0)

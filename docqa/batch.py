@@ -1,0 +1,212 @@
+"""Answering a file of questions: retrieval per question, then the reader over many questions per call.
+
+Rows are written as soon as their chunk is read, so an interrupted or failing run keeps every row that worked;
+a row that cannot be answered (empty or too long question) gets its reason in the ``error`` column.
+"""
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from haystack import Document, Pipeline
+
+from docqa.ask import AskResult, result_from_answers
+from docqa.errors import DatasetError, EmptyQuestionError, InputPathError, QuestionTooLongError
+from docqa.pipelines import load_pipeline
+
+OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_score", "source", "page", "error"]
+
+
+@dataclass
+class QuestionRow:
+    """One question of a batch file."""
+
+    id: str
+    question: str
+
+
+def read_questions(path: str | Path) -> list[QuestionRow]:
+    """
+    Read questions from ``.csv`` (a ``question`` column, optional ``id``), ``.jsonl`` (objects with ``question``,
+    optional ``id``) or ``.txt`` (one question per line).
+
+    :raises InputPathError: when the file does not exist.
+    :raises DatasetError: when the file is empty or malformed, naming the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputPathError(str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetError(str(path), "is not UTF-8 text; save the questions as UTF-8") from error
+    if not text.strip():
+        raise DatasetError(str(path), "is empty; put one question per row")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = _read_csv(path, text)
+    elif suffix == ".jsonl":
+        rows = _read_jsonl(path, text)
+    elif suffix == ".txt":
+        rows = [QuestionRow(str(n), line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    else:
+        raise DatasetError(str(path), f"unsupported question file type {suffix or '(none)'}; use .csv, .jsonl or .txt")
+    ids = [row.id for row in rows]
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i in ids if ids.count(i) > 1)
+        raise DatasetError(str(path), f"id {duplicate!r} appears more than once; ids must be unique")
+    return rows
+
+
+def _read_csv(path: Path, text: str) -> list[QuestionRow]:
+    reader = csv.DictReader(text.splitlines(), strict=True)
+    fields = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    if "question" not in fields:
+        raise DatasetError(str(path), "has no 'question' column in its header row")
+    rows = []
+    try:
+        for record in reader:
+            if None in record or None in record.values():
+                raise DatasetError(str(path), f"line {reader.line_num} has another number of fields than the header")
+            values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
+            rows.append(QuestionRow(values.get("id") or str(len(rows) + 1), values["question"]))
+    except csv.Error as error:
+        raise DatasetError(str(path), f"line {reader.line_num}: broken CSV ({error})") from error
+    return rows
+
+
+def _read_jsonl(path: Path, text: str) -> list[QuestionRow]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DatasetError(str(path), f"line {number} is not valid JSON ({error.msg})") from error
+        if not isinstance(record, dict) or not isinstance(record.get("question"), str):
+            raise DatasetError(str(path), f"line {number} has no string field 'question'")
+        rows.append(QuestionRow(str(record.get("id", number)), record["question"].strip()))
+    return rows
+
+
+def split_query_pipeline(pipeline_path: str | Path) -> tuple[Pipeline, Any, str]:
+    """
+    Split a query pipeline into its retrieval part and its reader.
+
+    :returns: the pipeline without the ``reader`` component, the reader, and the name of the component whose
+        ``documents`` output feeds the reader.
+    """
+    full = load_pipeline(pipeline_path)
+    reader = full.get_component("reader")
+    data = full.to_dict()
+    sender = next(c["sender"] for c in data["connections"] if c["receiver"] == "reader.documents").split(".")[0]
+    data["components"].pop("reader")
+    data["connections"] = [c for c in data["connections"] if not c["receiver"].startswith("reader.")]
+    retrieval = Pipeline.from_dict(data)
+    return retrieval, reader, sender
+
+
+class BatchAnswerer:
+    """
+    Answers many questions with one query pipeline, the reader reading a chunk of questions per call.
+
+    :param pipeline_path: the query pipeline YAML.
+    :param chunk_size: questions per reader call (memory is bounded by the reader's token budget either way).
+    """
+
+    def __init__(self, pipeline_path: str | Path, chunk_size: int = 64) -> None:
+        self.retrieval, self.reader, self.documents_from = split_query_pipeline(pipeline_path)
+        self.chunk_size = chunk_size
+        self._warm = False
+
+    def warm_up(self) -> None:
+        """Load every model once."""
+        if not self._warm:
+            self.retrieval.warm_up()
+            self.reader.warm_up()
+            self._warm = True
+
+    def _retrieve(self, question: str) -> list[Document]:
+        inputs: dict[str, dict[str, Any]] = {}
+        for name, sockets in self.retrieval.inputs().items():
+            if "text" in sockets:
+                inputs[name] = {"text": question}
+            elif "query" in sockets:
+                inputs[name] = {"query": question}
+        output = self.retrieval.run(inputs, include_outputs_from={self.documents_from})
+        return output[self.documents_from]["documents"]
+
+    def _check(self, question: str) -> None:
+        if not question:
+            raise EmptyQuestionError()
+        tokens = self.reader.question_token_count(question)
+        if tokens > self.reader.max_query_length:
+            raise QuestionTooLongError(tokens, self.reader.max_query_length)
+
+    def answer(
+        self, rows: Iterable[QuestionRow], top_k: int = 1
+    ) -> Iterator[tuple[QuestionRow, AskResult | None, str]]:
+        """
+        Answer rows in chunks, yielding ``(row, result, error)``; ``result`` is None when the row failed.
+        """
+        self.warm_up()
+        chunk: list[tuple[QuestionRow, list[Document]]] = []
+        for row in rows:
+            try:
+                self._check(row.question)
+                chunk.append((row, self._retrieve(row.question)))
+            except (EmptyQuestionError, QuestionTooLongError) as error:
+                yield row, None, str(error)
+                continue
+            if len(chunk) >= self.chunk_size:
+                yield from self._read(chunk, top_k)
+                chunk = []
+        if chunk:
+            yield from self._read(chunk, top_k)
+
+    def _read(
+        self, chunk: list[tuple[QuestionRow, list[Document]]], top_k: int
+    ) -> Iterator[tuple[QuestionRow, AskResult | None, str]]:
+        answers = self.reader.read_batch([row.question for row, _ in chunk], [docs for _, docs in chunk])
+        for (row, documents), row_answers in zip(chunk, answers, strict=True):
+            yield row, result_from_answers(row.question, row_answers, documents, top_k=top_k), ""
+
+
+def output_record(row: QuestionRow, result: AskResult | None, error: str) -> dict[str, Any]:
+    """One output row."""
+    record: dict[str, Any] = dict.fromkeys(OUTPUT_FIELDS)
+    record.update(id=row.id, question=row.question, error=error or None)
+    if result is not None:
+        best = result.answers[0] if result.answers and not result.no_answer else None
+        record.update(
+            answer=best.text if best else None,
+            score=round(best.score, 4) if best else None,
+            no_answer=result.no_answer,
+            no_answer_score=round(result.no_answer_score, 4) if result.no_answer_score is not None else None,
+            source=best.source if best else None,
+            page=best.page if best else None,
+        )
+    return record
+
+
+class RowWriter:
+    """Writes output rows as CSV or JSON lines, flushing each so no finished row is lost."""
+
+    def __init__(self, handle: TextIO, fmt: str) -> None:
+        self.handle = handle
+        self.fmt = fmt
+        self._csv = csv.DictWriter(handle, fieldnames=OUTPUT_FIELDS) if fmt == "csv" else None
+        if self._csv is not None:
+            self._csv.writeheader()
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write and flush one row."""
+        if self._csv is not None:
+            self._csv.writerow({k: "" if v is None else v for k, v in record.items()})
+        else:
+            self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.handle.flush()

@@ -1,0 +1,83 @@
+import csv
+import io
+import json
+
+import pytest
+
+from docqa.ask import AskResult, Answer
+from docqa.batch import OUTPUT_FIELDS, QuestionRow, RowWriter, output_record, read_questions
+from docqa.errors import DatasetError, InputPathError
+
+pytestmark = pytest.mark.unit
+
+
+def test_csv_with_and_without_ids(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text('id,question\nq1,Who built it?\nq2,"When, exactly?"\n')
+    assert read_questions(path) == [QuestionRow("q1", "Who built it?"), QuestionRow("q2", "When, exactly?")]
+    path.write_text("Question\nWho?\nWhere?\n")
+    assert [row.id for row in read_questions(path)] == ["1", "2"]
+
+
+def test_jsonl_and_txt(tmp_path):
+    jsonl = tmp_path / "q.jsonl"
+    jsonl.write_text(json.dumps({"id": "a", "question": "Why?"}) + "\n\n" + json.dumps({"question": "How?"}) + "\n")
+    assert read_questions(jsonl) == [QuestionRow("a", "Why?"), QuestionRow("3", "How?")]
+    txt = tmp_path / "q.txt"
+    txt.write_text("Why?\n\n  How?  \n")
+    assert read_questions(txt) == [QuestionRow("1", "Why?"), QuestionRow("3", "How?")]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("q.csv", "", "is empty"),
+        ("q.csv", "id,text\n1,Who?\n", "no 'question' column"),
+        ("q.csv", "id,question\n1,Who?,extra\n", "line 2 has another number of fields"),
+        ("q.csv", 'id,question\n1,"Who?\n', "broken CSV"),
+        ("q.jsonl", '{"question": "ok"}\n{broken\n', "line 2 is not valid JSON"),
+        ("q.jsonl", '{"q": "no"}\n', "line 1 has no string field 'question'"),
+        ("q.xlsx", "data", "unsupported question file type .xlsx"),
+        ("q.csv", "id,question\n1,a\n1,b\n", "id '1' appears more than once"),
+    ],
+)
+def test_bad_question_files_are_one_line_errors(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(DatasetError) as error:
+        read_questions(path)
+    assert message in str(error.value)
+    assert str(path) in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_binary_question_file(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_bytes(b"\xff\xfe\x00\x81binary")
+    with pytest.raises(DatasetError, match="not UTF-8"):
+        read_questions(path)
+
+
+def test_missing_question_file(tmp_path):
+    with pytest.raises(InputPathError):
+        read_questions(tmp_path / "nope.csv")
+
+
+def test_writer_keeps_failed_rows_and_answers():
+    answered = AskResult(
+        query="Who?",
+        no_answer=False,
+        no_answer_score=0.1,
+        answers=[Answer("Ada", 0.9, "/d/a.txt", 2, 0, 3, "Ada wrote it.")],
+    )
+    unanswered = AskResult(query="Why?", no_answer=True, no_answer_score=0.8, answers=[])
+    out = io.StringIO()
+    writer = RowWriter(out, "csv")
+    writer.write(output_record(QuestionRow("1", "Who?"), answered, ""))
+    writer.write(output_record(QuestionRow("2", ""), None, "the question is empty"))
+    writer.write(output_record(QuestionRow("3", "Why?"), unanswered, ""))
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert list(rows[0]) == OUTPUT_FIELDS
+    assert rows[0]["answer"] == "Ada" and rows[0]["page"] == "2" and rows[0]["no_answer"] == "False"
+    assert rows[1]["error"] == "the question is empty" and rows[1]["answer"] == ""
+    assert rows[2]["no_answer"] == "True" and rows[2]["answer"] == ""

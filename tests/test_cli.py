@@ -1,0 +1,45 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from docqa.cli import build_parser
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_docqa(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "docqa", *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_every_command_is_registered():
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert {"ask", "batch"} <= set(commands)
+
+
+def test_unknown_option_is_one_line_and_exit_2():
+    result = run_docqa("ask", "Who?", "--bogus")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "unrecognized arguments: --bogus" in result.stderr
+
+
+def test_unknown_command_is_one_line():
+    result = run_docqa("frobnicate")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_bad_setting_is_one_line(tmp_path):
+    import os
+
+    env = {**os.environ, "DOCQA_DEVICE": "tpu"}
+    result = run_docqa("ask", "Who?", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("docqa: DOCQA_DEVICE")
+    assert "Traceback" not in result.stderr

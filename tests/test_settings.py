@@ -1,0 +1,50 @@
+import pytest
+
+from docqa.errors import SettingsError
+from docqa.settings import get_settings
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_need_no_server(monkeypatch):
+    for name in ("DOCQA_STORE", "DOCQA_DEVICE", "DOCQA_READER_MODEL", "DOCQA_EMBEDDING_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir("/")
+    settings = get_settings()
+    assert settings.store == "memory"
+    assert settings.device == "auto"
+    assert settings.reader_model == "deepset/tinyroberta-squad2"
+    assert settings.embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_environment_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCQA_STORE", "elasticsearch")
+    monkeypatch.setenv("DOCQA_STORE_PATH", str(tmp_path / "s"))
+    monkeypatch.setenv("DOCQA_ES_HOSTS", "http://a:9200, http://b:9200")
+    monkeypatch.setenv("DOCQA_DEVICE", "CUDA:1")
+    settings = get_settings()
+    assert settings.store == "elasticsearch"
+    assert settings.store_path == tmp_path / "s"
+    assert settings.es_host_list == ["http://a:9200", "http://b:9200"]
+    assert settings.device == "cuda:1"
+
+
+def test_dotenv_file_is_read_and_empty_values_mean_unset(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DOCQA_READER_MODEL", raising=False)
+    monkeypatch.delenv("DOCQA_ES_USERNAME", raising=False)
+    (tmp_path / ".env").write_text("DOCQA_READER_MODEL=/models/reader\nDOCQA_ES_USERNAME=\n")
+    settings = get_settings()
+    assert settings.reader_model == "/models/reader"
+    assert settings.es_username is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("DOCQA_STORE", "postgres"), ("DOCQA_DEVICE", "tpu"), ("DOCQA_ES_MAX_RETRIES", "-1")]
+)
+def test_bad_values_name_the_variable(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as error:
+        get_settings()
+    assert variable in str(error.value)
+    assert "\n" not in str(error.value)
