@@ -14,7 +14,7 @@ from docqa.stores import describe_store
 def question_answering() -> QuestionAnswering:
     """One warm query pipeline per server process."""
     qa = QuestionAnswering()
-    _ = qa.pipeline
+    qa.warm_up()
     return qa
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from haystack import Document, ExtractedAnswer, Pipeline
 
 from docqa.errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
-from docqa.pipelines import QUERY_PIPELINE, load_pipeline
+from docqa.pipelines import QUERY_PIPELINE, load_pipeline, question_inputs
 from docqa.settings import Settings, get_settings
 from docqa.stores import describe_store
 
@@ -118,29 +118,28 @@ class QuestionAnswering:
 
     @property
     def pipeline(self) -> Pipeline:
-        """The loaded (and warmed-up) pipeline."""
+        """The loaded pipeline; its models are loaded by ``warm_up``."""
         if self._pipeline is None:
-            pipeline = load_pipeline(self.pipeline_path)
-            with _store_errors(self.settings):
-                pipeline.warm_up()
-            self._pipeline = pipeline
+            self._pipeline = load_pipeline(self.pipeline_path)
         return self._pipeline
 
-    def _check_question(self, question: str) -> str:
-        question = question.strip()
-        if not question:
-            raise EmptyQuestionError()
-        reader = self.pipeline.get_component("reader")
-        tokens = reader.question_token_count(question)
-        if tokens > reader.max_query_length:
-            raise QuestionTooLongError(tokens, reader.max_query_length)
-        return question
+    def warm_up(self) -> None:
+        """Load every model of the pipeline (once)."""
+        with _store_errors(self.settings):
+            self.pipeline.warm_up()
 
     def _check_index(self) -> None:
+        """Fail fast, before any model is loaded, when nothing has been indexed."""
         retriever = self.pipeline.get_component("retriever")
         store = getattr(retriever, "document_store", None)
         if store is not None and store.count_documents() == 0:
             raise EmptyIndexError(describe_store(self.settings))
+
+    def _check_question_length(self, question: str) -> None:
+        reader = self.pipeline.get_component("reader")
+        tokens = reader.question_token_count(question)
+        if tokens > reader.max_query_length:
+            raise QuestionTooLongError(tokens, reader.max_query_length)
 
     def ask(self, question: str, top_k: int = 3) -> AskResult:
         """
@@ -150,13 +149,15 @@ class QuestionAnswering:
         :param top_k: how many answer spans to return.
         :raises EmptyQuestionError, QuestionTooLongError, EmptyIndexError: on bad input or an empty index.
         """
+        question = question.strip()
+        if not question:
+            raise EmptyQuestionError()
         with _store_errors(self.settings):
-            question = self._check_question(question)
             self._check_index()
-            inputs: dict[str, dict[str, Any]] = {"reader": {"query": question, "top_k": top_k}}
-            for name in ("embedder", "keyword_retriever"):
-                if name in self.pipeline.graph.nodes:
-                    inputs[name] = {"text": question} if name == "embedder" else {"query": question}
+            self.pipeline.warm_up()
+            self._check_question_length(question)
+            inputs = question_inputs(self.pipeline, question)
+            inputs["reader"] = {"query": question, "top_k": top_k}
             output = self.pipeline.run(inputs, include_outputs_from={"retriever"})
         documents = output.get("retriever", {}).get("documents", [])
         return result_from_answers(question, output["reader"]["answers"], documents, top_k=top_k)

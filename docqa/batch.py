@@ -15,7 +15,7 @@ from haystack import Document, Pipeline
 
 from docqa.ask import AskResult, result_from_answers
 from docqa.errors import DatasetError, EmptyQuestionError, InputPathError, QuestionTooLongError
-from docqa.pipelines import load_pipeline
+from docqa.pipelines import load_pipeline, question_inputs
 
 OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_score", "source", "page", "error"]
 
@@ -131,12 +131,7 @@ class BatchAnswerer:
             self._warm = True
 
     def _retrieve(self, question: str) -> list[Document]:
-        inputs: dict[str, dict[str, Any]] = {}
-        for name, sockets in self.retrieval.inputs().items():
-            if "text" in sockets:
-                inputs[name] = {"text": question}
-            elif "query" in sockets:
-                inputs[name] = {"query": question}
+        inputs = question_inputs(self.retrieval, question)
         output = self.retrieval.run(inputs, include_outputs_from={self.documents_from})
         return output[self.documents_from]["documents"]
 

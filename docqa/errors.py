@@ -65,7 +65,7 @@ class EmptyQuestionError(DocqaError):
     exit_code = 2
 
     def __init__(self) -> None:
-        super().__init__("the question is empty. Ask a question in plain words, e.g. docqa ask \"Who wrote it?\"")
+        super().__init__('the question is empty. Ask a question in plain words, e.g. docqa ask "Who wrote it?"')
 
 
 class QuestionTooLongError(DocqaError):
@@ -83,7 +83,7 @@ class EmptyIndexError(DocqaError):
     """The document store holds no passages yet."""
 
     def __init__(self, where: str) -> None:
-        super().__init__(f"the index at {where} is empty. Index your documents first: python -m indexing PATH")
+        super().__init__(f"the {where} is empty. Index your documents first: python -m indexing PATH")
 
 
 class StoreError(DocqaError):
@@ -135,3 +135,20 @@ class UsageError(DocqaError):
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"{problem} (see --help)")
+
+
+class DocumentWriteError(DocqaError):
+    """Some passages could not be written to (or deleted from) the store; names their files and why."""
+
+    def __init__(
+        self, where: str, failures: dict[str, str], written: int, sent: int, action: str = "written to"
+    ) -> None:
+        self.failures = dict(failures)
+        self.written = written
+        self.sent = sent
+        shown = "; ".join(f"{name} ({reason})" for name, reason in list(self.failures.items())[:5])
+        more = f"; and {len(self.failures) - 5} more" if len(self.failures) > 5 else ""
+        super().__init__(
+            f"{sent - written} of {sent} passages were not {action} {where}: {shown}{more}. "
+            "Fix the cause and run the indexing command again; it completes the index without duplicates."
+        )

@@ -29,3 +29,19 @@ def load_pipeline(path: str | Path) -> Pipeline:
     except (DeserializationError, PipelineError, ValueError, TypeError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise PipelineFileError(str(path), f"not a valid pipeline ({reason})") from error
+
+
+def question_inputs(pipeline: Pipeline, question: str, exclude: tuple[str, ...] = ("reader",)) -> dict[str, dict]:
+    """
+    Pipeline inputs that feed the question to every open ``text`` (embedders) or ``query`` (keyword retrievers)
+    input, leaving out the components named in ``exclude``.
+    """
+    inputs: dict[str, dict] = {}
+    for name, sockets in pipeline.inputs().items():
+        if name in exclude:
+            continue
+        if "text" in sockets:
+            inputs[name] = {"text": question}
+        elif "query" in sockets:
+            inputs[name] = {"query": question}
+    return inputs

@@ -1,0 +1,65 @@
+"""Replace the passages of one file in any Haystack document store without ever leaving it half-indexed.
+
+The new passages are written first (overwriting same-id passages), and only then are the file's other passages
+deleted. A failure part way leaves the old and some new passages, never none; running again finishes the job.
+"""
+
+from typing import Any
+
+from haystack import Document
+from haystack.document_stores.types import DuplicatePolicy
+
+from docqa.errors import DocumentWriteError
+
+
+def file_filter(file_path: str) -> dict[str, Any]:
+    """The Haystack filter selecting the passages of ``file_path``."""
+    return {"field": "meta.file_path", "operator": "==", "value": file_path}
+
+
+def replace_file_passages(store: Any, file_path: str, new_documents: list[Document]) -> dict[str, int]:
+    """
+    Make ``new_documents`` the only passages of ``file_path`` in ``store``.
+
+    Works with any store offering ``write_documents``, ``filter_documents`` and ``delete_documents``.
+
+    :param store: the document store.
+    :param file_path: the file whose passages are replaced (``meta['file_path']``).
+    :param new_documents: the file's new passages, all with ``meta['file_path'] == file_path``; not empty (use
+        :func:`delete_file_passages` for a file that is gone).
+    :returns: ``{"written": n, "deleted": m}``, ``m`` counting the stale passages removed.
+    :raises ValueError: when ``new_documents`` is empty or holds a passage of another file.
+    :raises DocumentWriteError: when the store wrote fewer passages than it was given; nothing is deleted then.
+    """
+    if not new_documents:
+        msg = f"no new passages for {file_path}; use delete_file_passages to remove a file"
+        raise ValueError(msg)
+    others = {str(doc.meta.get("file_path")) for doc in new_documents if doc.meta.get("file_path") != file_path}
+    if others:
+        msg = f"passages of {sorted(others)} given to replace the passages of {file_path}"
+        raise ValueError(msg)
+    written = store.write_documents(new_documents, policy=DuplicatePolicy.OVERWRITE)
+    if written != len(new_documents):
+        reason = f"the store wrote {written} of {len(new_documents)} passages"
+        raise DocumentWriteError(_where(store), {file_path: reason}, written, len(new_documents))
+    keep = {doc.id for doc in new_documents}
+    stale = [doc.id for doc in store.filter_documents(filters=file_filter(file_path)) if doc.id not in keep]
+    if stale:
+        store.delete_documents(stale)
+    return {"written": written, "deleted": len(stale)}
+
+
+def delete_file_passages(store: Any, file_path: str) -> int:
+    """
+    Delete every passage of ``file_path`` from ``store`` (a file that was removed).
+
+    :returns: the number of passages deleted.
+    """
+    ids = [doc.id for doc in store.filter_documents(filters=file_filter(file_path))]
+    if ids:
+        store.delete_documents(ids)
+    return len(ids)
+
+
+def _where(store: Any) -> str:
+    return str(getattr(store, "where", type(store).__name__))

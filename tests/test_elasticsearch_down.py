@@ -1,0 +1,459 @@
+"""Elasticsearch failure behaviour, for real over loopback sockets: no server, a silent one, and an HTTP server
+speaking just enough of the Elasticsearch protocol (401, a cluster still starting, bulk item errors)."""
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from haystack import Document
+from haystack.document_stores.errors import DuplicateDocumentError
+from haystack.document_stores.types import DuplicatePolicy
+
+from docqa.elasticsearch_store import (
+    DocqaElasticsearchStore,
+    _batches,
+    elasticsearch_store_from_settings,
+    translate_es_errors,
+    wait_until_ready,
+)
+from docqa.errors import DocumentWriteError, EmptyIndexError, StoreUnavailableError
+from docqa.settings import Settings
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def closed_port():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+@pytest.fixture
+def silent_port():
+    """A port that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+class FakeElasticsearch(BaseHTTPRequestHandler):
+    """Answers like Elasticsearch 8 for the few endpoints docqa's store uses; behaviour set on the server."""
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status, body, product=True):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if product:
+            self.send_header("X-Elastic-Product", "Elasticsearch")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _handle(self):
+        server = self.server
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path = self.path.split("?")[0]
+        server.requests.append((self.command, path, self.headers.get("Authorization")))
+        mode = server.mode
+        if mode == "unauthorized":
+            error = {"type": "security_exception", "reason": "unable to authenticate user [elastic]"}
+            return self._send(401, {"error": {**error, "root_cause": [error]}, "status": 401})
+        if mode == "not-elasticsearch":
+            return self._send(200, {"hello": "world"}, product=False)
+        if path == "/_cluster/health":
+            status = server.health.pop(0) if len(server.health) > 1 else server.health[0]
+            if status == 503:
+                error = {"type": "master_not_discovered_exception", "reason": None}
+                return self._send(503, {"error": {**error, "root_cause": [error]}, "status": 503})
+            return self._send(200, {"cluster_name": "fake", "status": status})
+        if path == "/":
+            return self._send(200, {"name": "fake", "version": {"number": "8.19.3"}, "tagline": "You Know, for Search"})
+        if path.endswith("/_bulk"):
+            return self._bulk(body)
+        if path.endswith("/_refresh"):
+            return self._send(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
+        if self.command == "HEAD":
+            return self._send(200 if server.index_exists else 404, {})
+        if self.command == "PUT" and server.created_elsewhere:
+            error = {"type": "resource_already_exists_exception", "reason": "index already exists"}
+            return self._send(400, {"error": {**error, "root_cause": [error]}, "status": 400})
+        if self.command == "PUT":
+            server.index_exists = True
+            server.created.append(json.loads(body))
+            return self._send(200, {"acknowledged": True, "index": path.strip("/")})
+        return self._send(404, {"error": {"type": "not_implemented", "reason": path}, "status": 404})
+
+    def _bulk(self, body):
+        if self.server.bulk_errors:
+            status = self.server.bulk_errors.pop(0)
+            error = {"type": "unavailable_shards_exception", "reason": "primary shard is not active"}
+            return self._send(status, {"error": {**error, "root_cause": [error]}, "status": status})
+        lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+        self.server.bulk_sizes.append(len(lines) // 2)
+        items = []
+        for action, source in zip(lines[::2], lines[1::2], strict=True):
+            op, meta = next(iter(action.items()))
+            doc_id = meta["_id"]
+            status, error = self.server.item_result(doc_id, source)
+            result = {"_id": doc_id, "status": status}
+            if error:
+                result["error"] = error
+            else:
+                self.server.stored[doc_id] = source
+            items.append({op: result})
+        self._send(200, {"took": 1, "errors": any("error" in next(iter(i.values())) for i in items), "items": items})
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle
+
+
+@pytest.fixture
+def fake_es():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeElasticsearch)
+    server.daemon_threads = True
+    server.mode = "ok"
+    server.health = ["green"]
+    server.index_exists = False
+    server.requests = []
+    server.bulk_sizes = []
+    server.stored = {}
+    server.created = []
+    server.bulk_errors = []
+    server.created_elsewhere = False
+    server.item_result = lambda doc_id, source: (201, None)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def es_settings(url, **overrides):
+    values = {"store": "elasticsearch", "es_hosts": url, "es_request_timeout": 2.0, "es_max_retries": 1}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+def make_store(url, **kwargs):
+    return DocqaElasticsearchStore(hosts=[url], index="test-index", request_timeout=2.0, max_retries=1, **kwargs)
+
+
+def passages(file_path, count, start=0):
+    return [
+        Document(content=f"passage {i} of {file_path}", meta={"file_path": file_path, "char_start": i * 10})
+        for i in range(start, start + count)
+    ]
+
+
+def test_constructing_the_store_contacts_no_server(fake_es):
+    store = elasticsearch_store_from_settings(es_settings(fake_es.url))
+    DocqaElasticsearchStore.from_dict(store.to_dict())
+    assert fake_es.requests == []
+
+
+def test_closed_port_is_not_reachable(closed_port):
+    settings = es_settings(f"http://127.0.0.1:{closed_port}")
+    store = elasticsearch_store_from_settings(settings)
+    with pytest.raises(StoreUnavailableError) as caught, translate_es_errors(settings):
+        store.count_documents()
+    message = str(caught.value)
+    assert f"127.0.0.1:{closed_port}" in message
+    assert "is not reachable (connection refused)" in message
+    assert "\n" not in message
+
+
+def test_silent_port_did_not_answer(silent_port):
+    settings = es_settings(f"http://127.0.0.1:{silent_port}", es_request_timeout=0.5, es_max_retries=0)
+    store = elasticsearch_store_from_settings(settings)
+    with pytest.raises(StoreUnavailableError) as caught, translate_es_errors(settings):
+        store.filter_documents()
+    assert f"Elasticsearch at http://127.0.0.1:{silent_port} did not answer within 0.5 s" in str(caught.value)
+
+
+def test_wait_until_ready_gives_up_after_the_configured_time(closed_port):
+    settings = es_settings(f"http://127.0.0.1:{closed_port}", es_wait_seconds=1.0)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailableError) as caught:
+        wait_until_ready(settings, poll_s=0.2)
+    assert time.monotonic() - started >= 1.0
+    message = str(caught.value)
+    assert "is not reachable (connection refused); gave up after waiting 1 s" in message
+    assert "DOCQA_ES_WAIT_SECONDS" in message
+
+
+def test_wait_until_ready_reports_a_cluster_still_starting(fake_es):
+    fake_es.health = [503]
+    with pytest.raises(StoreUnavailableError) as caught:
+        wait_until_ready(make_store(fake_es.url), timeout_s=0.6, poll_s=0.1)
+    assert f"Elasticsearch at {fake_es.url} is still starting (cluster not ready" in str(caught.value)
+    assert len([r for r in fake_es.requests if r[1] == "/_cluster/health"]) > 1
+
+
+def test_wait_until_ready_returns_once_the_cluster_is_ready(fake_es):
+    fake_es.health = [503, "red", "yellow"]
+    assert wait_until_ready(make_store(fake_es.url), timeout_s=30, poll_s=0.05) == "yellow"
+    assert [r[1] for r in fake_es.requests].count("/_cluster/health") == 3
+
+
+def test_a_starting_cluster_is_reported_on_store_calls(fake_es):
+    fake_es.health = [503]
+    store = make_store(fake_es.url, retry_backoff=0.01)
+    with pytest.raises(StoreUnavailableError) as caught, translate_es_errors(store):
+        store.client.cluster.health()
+    assert "is still starting (cluster not ready" in str(caught.value)
+
+
+def test_rejected_credentials(fake_es, monkeypatch):
+    fake_es.mode = "unauthorized"
+    monkeypatch.setenv("DOCQA_ES_PASSWORD", "wrong")
+    settings = es_settings(fake_es.url, es_username="elastic")
+    store = elasticsearch_store_from_settings(settings)
+    with pytest.raises(StoreUnavailableError) as caught, translate_es_errors(settings):
+        store.count_documents()
+    message = str(caught.value)
+    assert f"Elasticsearch at {fake_es.url} rejected the credentials (401)" in message
+    assert "DOCQA_ES_PASSWORD" in message
+    expected = "Basic " + base64.b64encode(b"elastic:wrong").decode()
+    assert fake_es.requests[0][2] == expected
+
+
+def test_wait_until_ready_does_not_wait_on_rejected_credentials(fake_es):
+    fake_es.mode = "unauthorized"
+    with pytest.raises(StoreUnavailableError, match=r"rejected the credentials \(401\)"):
+        wait_until_ready(make_store(fake_es.url), timeout_s=30, poll_s=0.05)
+    assert len(fake_es.requests) == 1
+
+
+def test_api_key_wins_over_the_password(fake_es, monkeypatch):
+    monkeypatch.setenv("DOCQA_ES_API_KEY", "a2V5aWQ6c2VjcmV0")
+    monkeypatch.setenv("DOCQA_ES_PASSWORD", "pw")
+    store = elasticsearch_store_from_settings(es_settings(fake_es.url, es_username="elastic"))
+    assert "a2V5aWQ6c2VjcmV0" not in json.dumps(store.to_dict())
+    store.client.info()
+    assert fake_es.requests[0][2] == "ApiKey a2V5aWQ6c2VjcmV0"
+
+
+def test_a_server_that_is_not_elasticsearch(fake_es):
+    fake_es.mode = "not-elasticsearch"
+    store = make_store(fake_es.url)
+    with pytest.raises(StoreUnavailableError, match="is not Elasticsearch"), translate_es_errors(store):
+        store.client.info()
+
+
+def test_https_to_a_plain_http_server_is_a_tls_failure(fake_es):
+    url = fake_es.url.replace("http://", "https://")
+    settings = es_settings(url, es_max_retries=0)
+    store = elasticsearch_store_from_settings(settings)
+    with pytest.raises(StoreUnavailableError) as caught, translate_es_errors(settings):
+        store.count_documents()
+    assert f"Elasticsearch at {url} could not be reached over TLS" in str(caught.value)
+    assert "DOCQA_ES_CA_CERTS" in str(caught.value)
+
+
+def test_translate_passes_other_errors_and_unwraps_docqa_errors():
+    settings = es_settings("http://127.0.0.1:9")
+    with pytest.raises(KeyError), translate_es_errors(settings):
+        raise KeyError("not about Elasticsearch")
+    with pytest.raises(EmptyIndexError), translate_es_errors(settings):
+        try:
+            raise EmptyIndexError("somewhere")
+        except EmptyIndexError as inner:
+            raise RuntimeError("a pipeline wrapped it") from inner
+
+
+def test_batches_are_bounded_by_count_and_bytes():
+    actions = [(f"id{i}", {"content": "x" * 100}) for i in range(10)]
+    by_count = list(_batches(actions, max_docs=4, max_bytes=10**6))
+    assert [len(b) for b in by_count] == [4, 4, 2]
+    by_bytes = list(_batches(actions, max_docs=100, max_bytes=400))
+    assert all(len(b) <= 3 for b in by_bytes)
+    assert sum(len(b) for b in by_bytes) == 10
+    assert [a for b in by_bytes for a in b] == actions
+    huge = [("big", {"content": "y" * 5000}), ("small", {"content": "z"})]
+    assert [len(b) for b in _batches(huge, max_docs=10, max_bytes=1000)] == [1, 1]
+
+
+def test_writes_go_in_bounded_batches_and_are_counted(fake_es):
+    store = make_store(fake_es.url, batch_size=3, embedding_dim=384)
+    documents = passages("/docs/a.txt", 7)
+    assert store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE) == 7
+    assert fake_es.bulk_sizes == [3, 3, 1]
+    assert set(fake_es.stored) == {d.id for d in documents}
+    [created] = fake_es.created
+    embedding = created["mappings"]["properties"]["embedding"]
+    assert embedding == {"type": "dense_vector", "dims": 384, "index": True, "similarity": "cosine"}
+    assert ("POST", "/test-index/_refresh", None) in fake_es.requests
+
+
+def test_an_index_created_meanwhile_by_another_process_is_fine(fake_es):
+    fake_es.created_elsewhere = True
+    store = make_store(fake_es.url)
+    assert store.write_documents(passages("/docs/a.txt", 1), policy=DuplicatePolicy.OVERWRITE) == 1
+
+
+def test_overloaded_documents_are_retried_with_backoff(fake_es):
+    attempts = {}
+
+    def overloaded_twice(doc_id, source):
+        attempts[doc_id] = attempts.get(doc_id, 0) + 1
+        if attempts[doc_id] <= 2:
+            return 429, {"type": "es_rejected_execution_exception", "reason": "queue full"}
+        return 201, None
+
+    fake_es.item_result = overloaded_twice
+    store = make_store(fake_es.url, retry_backoff=0.01)
+    store.max_retries = 3
+    documents = passages("/docs/a.txt", 4)
+    assert store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE) == 4
+    assert fake_es.bulk_sizes == [4, 4, 4]
+
+
+def test_a_bulk_request_answered_503_is_sent_again(fake_es):
+    fake_es.bulk_errors = [503, 503]
+    store = make_store(fake_es.url, retry_backoff=0.01)
+    store.max_retries = 2
+    documents = passages("/docs/a.txt", 2)
+    assert store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE) == 2
+    assert set(fake_es.stored) == {d.id for d in documents}
+    assert len([r for r in fake_es.requests if r[1].endswith("/_bulk")]) == 3
+
+
+def test_partial_failures_name_the_files_and_the_reasons(fake_es):
+    def reject_b(doc_id, source):
+        if source["file_path"] == "/docs/b.pdf":
+            return 400, {"type": "document_parsing_exception", "reason": "failed to parse field [embedding]"}
+        if source["file_path"] == "/docs/c.md":
+            return 429, {"type": "es_rejected_execution_exception", "reason": "queue full"}
+        return 201, None
+
+    fake_es.item_result = reject_b
+    store = make_store(fake_es.url, retry_backoff=0.01)
+    documents = passages("/docs/a.txt", 3) + passages("/docs/b.pdf", 2) + passages("/docs/c.md", 1)
+    with pytest.raises(DocumentWriteError) as caught:
+        store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+    error = caught.value
+    assert (error.written, error.sent) == (3, 6)
+    assert set(error.failures) == {"/docs/b.pdf", "/docs/c.md"}
+    assert "document_parsing_exception" in error.failures["/docs/b.pdf"]
+    assert "overloaded" in error.failures["/docs/c.md"]
+    message = str(error)
+    assert message.startswith("3 of 6 passages were not written to Elasticsearch index 'test-index'")
+    assert "run the indexing command again" in message
+    assert "\n" not in message
+    assert len(fake_es.stored) == 3
+
+
+def test_duplicate_policies(fake_es):
+    def conflict(doc_id, source):
+        return 409, {"type": "version_conflict_engine_exception", "reason": "document already exists"}
+
+    fake_es.item_result = conflict
+    store = make_store(fake_es.url)
+    documents = passages("/docs/a.txt", 2)
+    with pytest.raises(DuplicateDocumentError):
+        store.write_documents(documents)
+    assert store.write_documents(documents, policy=DuplicatePolicy.SKIP) == 0
+
+
+def cli_env(port):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
+    env.update(
+        DOCQA_STORE="elasticsearch",
+        DOCQA_ES_HOSTS=f"http://127.0.0.1:{port}",
+        DOCQA_ES_WAIT_SECONDS="1",
+        DOCQA_ES_REQUEST_TIMEOUT="2",
+        DOCQA_ES_MAX_RETRIES="0",
+    )
+    return env
+
+
+def assert_one_line_naming(result, port):
+    assert result.returncode != 0
+    stderr = result.stderr.strip()
+    assert "\n" not in stderr, stderr
+    assert f"Elasticsearch at http://127.0.0.1:{port}" in stderr
+    assert "not reachable" in stderr
+
+
+@pytest.mark.skipif(
+    not (ROOT / "indexing" / "__main__.py").exists(), reason="python -m indexing does not exist yet (lead: enable)"
+)
+def test_indexing_command_with_elasticsearch_down(closed_port, tmp_path):
+    (tmp_path / "a.txt").write_text("Elasticsearch is down in this test.")
+    result = subprocess.run(
+        [sys.executable, "-m", "indexing", str(tmp_path)],
+        cwd=ROOT,
+        env=cli_env(closed_port),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert_one_line_naming(result, closed_port)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (ROOT / "docqa" / "components" / "query_embedder.py").exists(),
+    reason="the query pipeline's embedder component does not exist yet (lead: enable)",
+)
+def test_ask_command_with_elasticsearch_down(closed_port, tiny_bert_dir):
+    env = cli_env(closed_port)
+    tiny_model = str(tiny_bert_dir)
+    env.update(DOCQA_EMBEDDING_MODEL=tiny_model, DOCQA_READER_MODEL=tiny_model, DOCQA_DEVICE="cpu", HF_HUB_OFFLINE="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "docqa", "ask", "Is the store up?"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert_one_line_naming(result, closed_port)
+    assert result.stderr.startswith("docqa: Elasticsearch at")
+
+
+def test_password_from_the_env_file_is_used(fake_es, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DOCQA_ES_PASSWORD", raising=False)
+    monkeypatch.delenv("DOCQA_ES_API_KEY", raising=False)
+    (tmp_path / ".env").write_text("DOCQA_ES_PASSWORD=from-the-file\n")
+    store = elasticsearch_store_from_settings(es_settings(fake_es.url, es_username="elastic"))
+    store.client.info()
+    assert fake_es.requests[0][2] == "Basic " + base64.b64encode(b"elastic:from-the-file").decode()
+    assert "from-the-file" not in json.dumps(store.to_dict())

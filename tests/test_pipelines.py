@@ -1,0 +1,58 @@
+import pytest
+import yaml
+from haystack import Pipeline
+
+from docqa.components.dense_retriever import DenseRetriever
+from docqa.components.keyword_retriever import KeywordRetriever
+from docqa.errors import PipelineFileError
+from docqa.pipelines import ALLOWED_MODULES, PIPELINES_DIR, load_pipeline
+
+pytestmark = pytest.mark.unit
+
+
+def test_missing_pipeline_file(tmp_path):
+    with pytest.raises(PipelineFileError, match="no such file"):
+        load_pipeline(tmp_path / "none.yml")
+
+
+def test_module_outside_the_allow_list_is_refused(tmp_path):
+    path = tmp_path / "evil.yml"
+    path.write_text(
+        yaml.safe_dump(
+            {"components": {"x": {"type": "os.system", "init_parameters": {}}}, "connections": [], "metadata": {}}
+        )
+    )
+    with pytest.raises(PipelineFileError, match="not a valid pipeline"):
+        load_pipeline(path)
+
+
+def test_broken_yaml(tmp_path):
+    path = tmp_path / "broken.yml"
+    path.write_text("components: [unclosed\n")
+    with pytest.raises(PipelineFileError):
+        load_pipeline(path)
+
+
+@pytest.mark.parametrize("name", ["query.yml", "indexing.yml"])
+def test_shipped_pipelines_load(name):
+    pipeline = load_pipeline(PIPELINES_DIR / name)
+    assert pipeline.graph.number_of_nodes() > 0
+
+
+def test_query_pipeline_component_names():
+    pipeline = load_pipeline(PIPELINES_DIR / "query.yml")
+    assert {"embedder", "retriever", "reader"} <= set(pipeline.graph.nodes)
+
+
+@pytest.mark.parametrize(
+    "component", [DenseRetriever(top_k=7, num_candidates=300), DenseRetriever(), KeywordRetriever(top_k=4)]
+)
+def test_retrievers_round_trip_through_yaml(component):
+    pipeline = Pipeline()
+    pipeline.add_component("retriever", component)
+    loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=ALLOWED_MODULES).get_component("retriever")
+    assert type(loaded) is type(component)
+    assert loaded.to_dict() == component.to_dict()
+    assert vars(loaded).keys() == vars(component).keys()
+    for name, value in component.to_dict()["init_parameters"].items():
+        assert getattr(loaded, name) == value
