@@ -11,7 +11,7 @@ from docqa.errors import DocqaError
 COMMAND_MODULES = ("ask", "batch", "evaluate", "squad_metrics", "calibrate")
 
 
-class _OneLineParser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """An argument parser that reports a usage error as one line."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -31,8 +31,8 @@ def _command_modules() -> list[ModuleType]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every available subcommand."""
-    parser = _OneLineParser(prog="docqa", description=__doc__)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
+    parser = OneLineParser(prog="docqa", description=__doc__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     commands.required = True
     for module in _command_modules():
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
@@ -50,6 +50,7 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
     for name in ("transformers", "sentence_transformers", "haystack", "haystack_integrations", "elastic_transport"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:

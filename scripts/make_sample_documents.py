@@ -2,14 +2,14 @@
 Write the binary sample documents of ``docs/sample/``: a two-page PDF and a DOCX.
 
 The PDF is written by hand (one Helvetica text object per page) because pypdf cannot write text PDFs;
-python-docx writes the DOCX. Run from anywhere: ``python docs/sample/make_binary_samples.py [FOLDER]``.
+python-docx writes the DOCX. Run from anywhere: ``python scripts/make_sample_documents.py [FOLDER]``.
 Tests import :func:`write_text_pdf` and :func:`write_docx` to build their own files.
 """
 
 import sys
 from pathlib import Path
 
-SAMPLE_DIR = Path(__file__).resolve().parent
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "docs" / "sample"
 
 ORCHARD_REPORT_PAGES = [
     [

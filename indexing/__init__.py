@@ -1,0 +1,1 @@
+"""Ingestion: files and folders to passages in the document store (``python -m indexing PATH``)."""

@@ -1,0 +1,5 @@
+"""``python -m indexing``."""
+
+from indexing.cli import main
+
+raise SystemExit(main())

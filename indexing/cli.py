@@ -1,0 +1,51 @@
+"""``python -m indexing PATH [PATH...] [--recreate] [--pipeline FILE]``: index files and folders."""
+
+import argparse
+import sys
+
+from docqa.cli import OneLineParser, quiet_libraries
+from docqa.errors import DocqaError
+from indexing.files import SUPPORTED_EXTENSIONS, discover_files
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser."""
+    parser = OneLineParser(
+        prog="python -m indexing",
+        description=(
+            f"Index files and folders (recursively) of {', '.join(SUPPORTED_EXTENSIONS)} into the document store "
+            "chosen by DOCQA_STORE. Unchanged files are skipped; changed files replace their old passages."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to index")
+    parser.add_argument("--recreate", action="store_true", help="empty the index before indexing")
+    parser.add_argument("--pipeline", default=None, help="indexing pipeline YAML (default: pipelines/indexing.yml)")
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
+    progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """
+    Run the command; user errors are printed as one line ``indexing: <message>``.
+
+    :returns: 0 when every file given is in the index (indexed or unchanged) or at least one file was indexed,
+        1 when nothing could be indexed or a model or store failed, 2 for a wrong command line or path.
+    """
+    quiet_libraries()
+    args = build_parser().parse_args(argv)
+    try:
+        discovery = discover_files(args.paths)
+        from indexing.run import Indexer
+
+        indexer = Indexer(args.pipeline) if args.pipeline else Indexer()
+        summary = indexer.run(args.paths, recreate=args.recreate, progress=args.progress, discovery=discovery)
+    except DocqaError as error:
+        print(f"indexing: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("indexing: interrupted; run the command again to finish (finished files are kept)", file=sys.stderr)
+        return 130
+    print(summary.line())
+    return summary.exit_code

@@ -1,0 +1,102 @@
+"""The passage metadata and deterministic ids that indexing writes (see docs/ARCHITECTURE.md)."""
+
+import hashlib
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+
+PASSAGE_META_FIELDS = (
+    "file_path",
+    "file_name",
+    "page_number",
+    "char_start",
+    "char_end",
+    "file_sha256",
+    "passage_count",
+    "split_id",
+)
+
+
+def passage_id(file_path: str, char_start: int, content: str) -> str:
+    """
+    The id of a passage: sha256 of its file path, start offset and content, joined by ``\\x1f``.
+
+    The same file indexed again gives the same ids, so writing with overwrite creates no duplicates.
+    """
+    key = f"{file_path}\x1f{char_start}\x1f{content}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@component
+class PassageMetadata:
+    """
+    Gives the passages from ``DocumentSplitter`` docqa's metadata and deterministic ids.
+
+    Offsets: ``char_start``/``char_end`` index the file's converted and cleaned text, the text the splitter split
+    (``DocumentSplitter``'s ``split_idx_start``), so ``text[char_start:char_end] == content``. ``page_number``
+    (from the splitter's form-feed count, 1-based) is kept only for paged formats. Other metadata from the
+    converters (e.g. DOCX properties) is dropped.
+    """
+
+    def __init__(self, paged_extensions: list[str] | None = None) -> None:
+        """
+        :param paged_extensions: file extensions whose passages keep ``page_number``; ``[".pdf"]`` when None.
+        """
+        self.paged_extensions = paged_extensions if paged_extensions is not None else [".pdf"]
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, list[Document]]:
+        """
+        :param documents: split passages, each with ``file_path`` and ``split_idx_start`` in its meta.
+        :returns: ``documents``: new passages with ids and metadata as docqa stores them.
+        """
+        return {"documents": self._postprocess(documents)}
+
+    def _postprocess(self, documents: list[Document]) -> list[Document]:
+        by_file: dict[str, list[Document]] = defaultdict(list)
+        for doc in documents:
+            by_file[str(doc.meta.get("file_path", ""))].append(doc)
+        passages = []
+        for path, docs in by_file.items():
+            sha = docs[0].meta.get("file_sha256") or (file_sha256(path) if path and Path(path).is_file() else "")
+            paged = Path(path).suffix.lower() in self.paged_extensions
+            for split_id, doc in enumerate(docs):
+                passages.append(self._passage(doc, path, sha, split_id, len(docs), paged))
+        return passages
+
+    @staticmethod
+    def _passage(doc: Document, path: str, sha: str, split_id: int, count: int, paged: bool) -> Document:
+        content = doc.content or ""
+        start = int(doc.meta.get("split_idx_start", 0))
+        meta: dict[str, Any] = {
+            "file_path": path,
+            "file_name": Path(path).name,
+            "char_start": start,
+            "char_end": start + len(content),
+            "file_sha256": sha,
+            "passage_count": count,
+            "split_id": split_id,
+        }
+        if paged:
+            meta["page_number"] = int(doc.meta.get("page_number", 1))
+        return Document(id=passage_id(path, start, content), content=content, meta=meta)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component."""
+        return default_to_dict(self, paged_extensions=self.paged_extensions)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PassageMetadata":
+        """Deserialize the component."""
+        return default_from_dict(cls, data)

@@ -1,0 +1,288 @@
+"""Indexing files and folders through the YAML indexing pipeline, in batches of whole files."""
+
+import sys
+import time
+from collections import defaultdict
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from haystack import Document, Pipeline
+from haystack.core.errors import PipelineRuntimeError
+from tqdm import tqdm
+
+from docqa.errors import DocqaError, EmbeddingDimensionError, PipelineFileError
+from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
+from docqa.settings import get_settings
+from docqa.stores import describe_store
+from indexing.files import Discovery, discover_files, unreadable_reason
+from indexing.passages import file_sha256
+
+NO_TEXT = "no text could be extracted"
+
+
+@dataclass
+class IndexSummary:
+    """What one indexing run did."""
+
+    files_indexed: int = 0
+    passages_written: int = 0
+    files_unchanged: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every file is in the index now (indexed or unchanged), else 1."""
+        return 0 if self.files_indexed or self.files_unchanged else 1
+
+    def line(self) -> str:
+        """The one-line summary printed at the end of a run."""
+        text = (
+            f"indexed {self.files_indexed} files ({self.passages_written} passages written), "
+            f"{self.files_unchanged} unchanged, {len(self.skipped)} skipped"
+        )
+        if self.skipped:
+            text += ": " + "; ".join(f"{path} ({reason})" for path, reason in self.skipped.items())
+        return f"{text}; {self.seconds:.1f} s"
+
+
+class Indexer:
+    """
+    Runs the indexing pipeline over files, skipping unchanged files and reporting files it cannot read.
+
+    The pipeline's components named ``embedder`` and ``writer`` are used directly: the writer for its
+    ``document_store``, the embedder to learn the vector dimension before the first write.
+
+    A file is unchanged when the store holds ``passage_count`` passages of it, all with its current sha256;
+    such a file is not converted or embedded again. Changed files are replaced by the pipeline's writer.
+    """
+
+    def __init__(self, pipeline_path: str | Path = INDEXING_PIPELINE, batch_size: int = 16) -> None:
+        """
+        :param pipeline_path: the indexing pipeline YAML.
+        :param batch_size: files per pipeline run.
+        :raises docqa.errors.SettingsError: when a ``DOCQA_*`` variable is invalid (the components read them too).
+        """
+        self.pipeline_path = Path(pipeline_path)
+        self.batch_size = batch_size
+        self.settings = get_settings()
+        self._pipeline: Pipeline | None = None
+        self._ready = False
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The loaded indexing pipeline (not warmed up)."""
+        if self._pipeline is None:
+            self._pipeline = load_pipeline(self.pipeline_path)
+        return self._pipeline
+
+    def _component(self, name: str) -> Any:
+        try:
+            return self.pipeline.get_component(name)
+        except ValueError as error:
+            raise PipelineFileError(str(self.pipeline_path), f"no component named {name!r}") from error
+
+    @property
+    def store(self) -> Any:
+        """The document store the pipeline's writer writes to."""
+        return self._component("writer").document_store
+
+    def run(
+        self,
+        paths: list[str | Path],
+        recreate: bool = False,
+        progress: bool | None = None,
+        discovery: Discovery | None = None,
+    ) -> IndexSummary:
+        """
+        Index files and folders.
+
+        :param paths: files or folders (searched recursively).
+        :param recreate: empty the index first.
+        :param progress: show a tqdm bar on stderr; None shows it on a terminal for more than one batch.
+        :param discovery: the result of ``discover_files(paths)`` when the caller already has it.
+        :raises docqa.errors.DocqaError: for a missing path, no supported files, a model or store failure.
+        """
+        started = time.monotonic()
+        discovery = discovery or discover_files(paths)
+        summary = IndexSummary(skipped={str(path): reason for path, reason in discovery.skipped.items()})
+        with self._store_errors():
+            self._pipeline = self._pipeline or load_pipeline(self.pipeline_path)
+            if self.settings.store == "elasticsearch":
+                from docqa.elasticsearch_store import wait_until_ready
+
+                wait_until_ready(self.store)
+            if recreate:
+                self._recreate()
+            files = discovery.files
+            show = progress if progress is not None else (sys.stderr.isatty() and len(files) > self.batch_size)
+            with tqdm(total=len(files), unit="file", file=sys.stderr, disable=not show, desc="indexing") as bar:
+                for start in range(0, len(files), self.batch_size):
+                    batch = files[start : start + self.batch_size]
+                    self._index_batch(batch, summary)
+                    bar.update(len(batch))
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _store_errors(self) -> Any:
+        if self.settings.store != "elasticsearch":
+            return nullcontext()
+        from docqa.elasticsearch_store import translate_es_errors
+
+        return translate_es_errors(self.settings)
+
+    def _recreate(self) -> None:
+        """Empty the index, after the models loaded: a model that fails to load leaves the index as it was."""
+        model_dim = self._warm_up(check=False)
+        store = self.store
+        if self.settings.store == "elasticsearch":
+            from docqa.elasticsearch_store import recreate_index
+
+            recreate_index(store, model_dim)
+        elif hasattr(store, "delete_all_documents"):
+            store.delete_all_documents()
+        else:
+            store.delete_documents([doc.id for doc in store.filter_documents()])
+
+    def _warm_up(self, check: bool = True) -> int:
+        """
+        Load the models once and, the first time, check the store's vector dimension before anything is written.
+
+        :param check: False when the index is being recreated with the model's dimension anyway.
+        :returns: the embedding model's dimension.
+        """
+        if not self._ready:
+            _unwrap(self.pipeline.warm_up)
+            self._model_dim = _model_dimension(self._component("embedder"))
+            if check:
+                self._check_dimension(self._model_dim)
+            self._ready = True
+        return self._model_dim
+
+    def _check_dimension(self, model_dim: int) -> None:
+        store = self.store
+        if self.settings.store == "elasticsearch":
+            from docqa.elasticsearch_store import check_embedding_dimension
+
+            check_embedding_dimension(store, model_dim)
+            return
+        stored = store.embedding_dimension() if callable(getattr(store, "embedding_dimension", None)) else None
+        if stored and stored != model_dim:
+            raise EmbeddingDimensionError(describe_store(self.settings), stored, model_dim)
+
+    def _index_batch(self, batch: list[Path], summary: IndexSummary) -> None:
+        existing = self._existing(batch)
+        todo: list[tuple[Path, str]] = []
+        for path in batch:
+            reason = unreadable_reason(path)
+            if reason:
+                self._skip(path, reason, existing, summary)
+                continue
+            sha = file_sha256(path)
+            if _unchanged(existing.get(str(path), []), sha):
+                summary.files_unchanged += 1
+                continue
+            todo.append((path, sha))
+        if not todo:
+            return
+        self._warm_up()
+        passages, written, failed = self._convert(todo)
+        summary.passages_written += written
+        for path, _sha in todo:
+            if str(path) in failed:
+                self._skip(path, failed[str(path)], existing, summary)
+            elif passages.get(str(path)):
+                summary.files_indexed += 1
+            else:
+                self._skip(path, NO_TEXT, existing, summary)
+
+    def _convert(self, todo: list[tuple[Path, str]]) -> tuple[dict[str, list[Document]], int, dict[str, str]]:
+        """Run the pipeline on whole files; a batch that fails is retried file by file to find the bad one."""
+        try:
+            result = _unwrap(
+                self.pipeline.run,
+                {"router": {"sources": [p for p, _ in todo], "meta": [_source_meta(p, s) for p, s in todo]}},
+                include_outputs_from={"passages"},
+            )
+        except DocqaError:
+            raise
+        except PipelineRuntimeError as error:
+            if error.component_name in ("embedder", "writer"):
+                raise
+            if len(todo) == 1:
+                return {}, 0, {str(todo[0][0]): f"conversion failed ({_last_line(error)})"}
+            passages: dict[str, list[Document]] = {}
+            written = 0
+            failed: dict[str, str] = {}
+            for item in todo:
+                one_passages, one_written, one_failed = self._convert([item])
+                passages.update(one_passages)
+                written += one_written
+                failed.update(one_failed)
+            return passages, written, failed
+        by_file: dict[str, list[Document]] = defaultdict(list)
+        for doc in result.get("passages", {}).get("documents", []):
+            by_file[doc.meta["file_path"]].append(doc)
+        return dict(by_file), result.get("writer", {}).get("documents_written", 0), {}
+
+    def _existing(self, batch: list[Path]) -> dict[str, list[Document]]:
+        documents = self.store.filter_documents(
+            filters={"field": "meta.file_path", "operator": "in", "value": [str(p) for p in batch]}
+        )
+        found: dict[str, list[Document]] = defaultdict(list)
+        for doc in documents:
+            found[doc.meta.get("file_path")].append(doc)
+        return found
+
+    def _skip(self, path: Path, reason: str, existing: dict[str, list[Document]], summary: IndexSummary) -> None:
+        summary.skipped[str(path)] = reason
+        if existing.get(str(path)):
+            from docqa.passage_replacement import delete_file_passages
+
+            delete_file_passages(self.store, str(path))
+
+
+def index_paths(
+    paths: list[str | Path],
+    recreate: bool = False,
+    pipeline_path: str | Path = INDEXING_PIPELINE,
+    progress: bool | None = None,
+) -> IndexSummary:
+    """Index files and folders with the pipeline at ``pipeline_path``; see :class:`Indexer`."""
+    return Indexer(pipeline_path).run(paths, recreate=recreate, progress=progress)
+
+
+def _source_meta(path: Path, sha: str) -> dict[str, str]:
+    return {"file_path": str(path), "file_sha256": sha}
+
+
+def _unchanged(stored: list[Document], sha: str) -> bool:
+    return bool(stored) and all(
+        doc.meta.get("file_sha256") == sha and doc.meta.get("passage_count") == len(stored) for doc in stored
+    )
+
+
+def _model_dimension(embedder: Any) -> int:
+    """The embedding dimension, from a one-passage probe (works for any document embedder)."""
+    probe = _unwrap(embedder.run, documents=[Document(content="dimension probe")])
+    return len(probe["documents"][0].embedding)
+
+
+def _unwrap(function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``function``; a ``DocqaError`` wrapped by Haystack (e.g. in ``PipelineRuntimeError``) is raised as is."""
+    try:
+        return function(*args, **kwargs)
+    except PipelineRuntimeError as error:
+        cause: BaseException | None = error
+        while cause is not None:
+            if isinstance(cause, DocqaError):
+                raise cause from error
+            cause = cause.__cause__ or cause.__context__
+        raise
+
+
+def _last_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[-1] if text else type(error).__name__

