@@ -7,7 +7,8 @@ from docqa.settings import Settings, get_settings
 
 def document_store_from_settings(settings: Settings | None = None) -> Any:
     """
-    Build the document store the settings ask for; no server is contacted here.
+    Build the document store the settings ask for; no server is contacted here. Components of one process share
+    one embedded store per directory, so its passages are held in memory once.
 
     :param settings: settings to use; read from the environment when None.
     :returns: an ``EmbeddedDocumentStore`` or an Elasticsearch document store.
@@ -19,7 +20,7 @@ def document_store_from_settings(settings: Settings | None = None) -> Any:
         return elasticsearch_store_from_settings(settings)
     from docqa.embedded_store import EmbeddedDocumentStore
 
-    return EmbeddedDocumentStore(path=str(settings.store_path))
+    return EmbeddedDocumentStore.open_shared(path=str(settings.store_path))
 
 
 def describe_store(settings: Settings | None = None) -> str:

@@ -1,0 +1,443 @@
+"""Tests of the embedded document store: persistence, crash safety, concurrent writers and retrieval."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from haystack import Document
+from haystack.components.retrievers.in_memory import InMemoryBM25Retriever, InMemoryEmbeddingRetriever
+from haystack.dataclasses import ByteStream, SparseEmbedding
+from haystack.document_stores.errors import DuplicateDocumentError
+from haystack.document_stores.in_memory import InMemoryDocumentStore
+from haystack.document_stores.types import DuplicatePolicy
+
+import docqa.embedded_store as embedded_store
+from docqa.embedded_store import SNAPSHOT_NAME, EmbeddedDocumentStore
+from docqa.errors import EmbeddingDimensionError, StoreError
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[1]
+WORDS = [
+    "cat",
+    "dog",
+    "bird",
+    "fish",
+    "river",
+    "mountain",
+    "paper",
+    "engine",
+    "violin",
+    "castle",
+    "harbor",
+    "winter",
+    "lemon",
+    "tiger",
+]
+
+
+def make_docs(count: int, dim: int = 16, seed: int = 0, prefix: str = "d") -> list[Document]:
+    """Documents with float32-exact random embeddings, varied text and meta."""
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(count, dim)).astype(np.float32)
+    return [
+        Document(
+            id=f"{prefix}{i}",
+            content=" ".join(rng.choice(WORDS, size=12)),
+            meta={"file_path": f"/data/{prefix}{i % 4}.txt", "page_number": i % 3, "tags": ["a", str(i)]},
+            embedding=vectors[i].tolist(),
+        )
+        for i in range(count)
+    ]
+
+
+def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def start_python(code: str, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def as_tuple(doc: Document) -> tuple:
+    return doc.id, doc.content, doc.meta, doc.embedding
+
+
+def test_round_trip_keeps_content_meta_and_embeddings(tmp_path):
+    docs = make_docs(20)
+    docs.append(Document(id="no-vector", content="plain text", meta={"nested": {"k": [1, 2.5, None]}}))
+    docs.append(
+        Document(
+            id="extras",
+            content=None,
+            blob=ByteStream(data=b"\x00\x01bytes", mime_type="application/octet-stream"),
+            sparse_embedding=SparseEmbedding(indices=[1, 7], values=[0.5, 0.25]),
+        )
+    )
+    store = EmbeddedDocumentStore(path=str(tmp_path / "store"))
+    assert store.write_documents(docs) == len(docs)
+
+    reloaded = EmbeddedDocumentStore(path=str(tmp_path / "store"))
+    got = {doc.id: doc for doc in reloaded.filter_documents()}
+    assert sorted(got) == sorted(doc.id for doc in docs)
+    for doc in docs:
+        assert as_tuple(got[doc.id]) == as_tuple(doc)
+        assert got[doc.id].score is None
+    assert got["extras"].blob.data == b"\x00\x01bytes"
+    assert got["extras"].sparse_embedding.indices == [1, 7]
+    assert reloaded.embedding_dimension() == 16
+
+
+def test_returned_documents_are_copies(tmp_path):
+    store = EmbeddedDocumentStore(path=str(tmp_path))
+    store.write_documents(make_docs(3))
+    first = store.filter_documents()[0]
+    first.meta["file_path"] = "changed"
+    assert all(doc.meta["file_path"] != "changed" for doc in store.filter_documents())
+
+
+def test_store_survives_a_process_restart(tmp_path):
+    path = str(tmp_path / "store")
+    result = run_python(
+        """
+        import sys
+        from haystack import Document
+        from docqa.embedded_store import EmbeddedDocumentStore
+        store = EmbeddedDocumentStore(path=sys.argv[1])
+        store.write_documents([Document(id=f"x{i}", content=f"text {i}", meta={"n": i}, embedding=[float(i), 1.0])
+                               for i in range(30)])
+        store.delete_documents(["x3"])
+        """,
+        path,
+    )
+    assert result.returncode == 0, result.stderr
+    store = EmbeddedDocumentStore(path=path)
+    assert store.count_documents() == 29
+    doc = store.filter_documents({"field": "meta.n", "operator": "==", "value": 7})[0]
+    assert (doc.id, doc.content, doc.embedding) == ("x7", "text 7", [7.0, 1.0])
+
+
+def test_crash_while_writing_a_snapshot_keeps_the_previous_one(tmp_path, monkeypatch):
+    path = str(tmp_path / "store")
+    store = EmbeddedDocumentStore(path=path)
+    store.write_documents(make_docs(10))
+    store.compact()
+
+    def write_half_then_crash(file, parts):
+        data = b"".join(parts)
+        file.write(data[: len(data) // 2])
+        raise KeyboardInterrupt("simulated crash")
+
+    monkeypatch.setattr(embedded_store, "_write_parts", write_half_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.compact()
+    with pytest.raises(KeyboardInterrupt):
+        store.write_documents(make_docs(5, prefix="new"))
+    monkeypatch.undo()
+
+    assert sorted(os.listdir(path)) == [".lock", "journal.1", SNAPSHOT_NAME]
+    reader = EmbeddedDocumentStore(path=path)
+    assert sorted(doc.id for doc in reader.filter_documents()) == sorted(f"d{i}" for i in range(10))
+    # the torn journal record is cut off by the next writer, whose change then reads back fine
+    reader.write_documents(make_docs(2, prefix="after"))
+    again = EmbeddedDocumentStore(path=path)
+    assert again.count_documents() == 12
+    assert store.count_documents() == 12
+
+
+def test_killed_writer_leaves_a_readable_store(tmp_path):
+    path = str(tmp_path / "store")
+    writer = start_python(
+        """
+        import sys
+        from haystack import Document
+        from docqa.embedded_store import EmbeddedDocumentStore
+        store = EmbeddedDocumentStore(path=sys.argv[1])
+        store.compact_min_bytes = 0
+        for batch in range(100000):
+            store.write_documents([Document(id=f"{batch}-{i}", content="x" * 2000, embedding=[0.5] * 64)
+                                   for i in range(50)])
+            if batch == 1:
+                print("ready", flush=True)
+        """,
+        path,
+    )
+    try:
+        assert writer.stdout.readline().strip() == b"ready"
+        time.sleep(0.7)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    count = EmbeddedDocumentStore(path=path).count_documents()
+    assert count >= 100
+    assert count % 50 == 0
+
+
+WRITER = """
+import sys
+from haystack import Document
+from docqa.embedded_store import EmbeddedDocumentStore
+store = EmbeddedDocumentStore(path=sys.argv[1])
+store.compact_min_bytes = 4000
+name = sys.argv[2]
+for batch in range(8):
+    store.write_documents([Document(id=f"{name}-{batch}-{i}", content=f"{name} {batch} {i}", embedding=[1.0, 0.0])
+                           for i in range(15)])
+"""
+
+
+def test_two_writer_processes_lose_nothing(tmp_path):
+    path = str(tmp_path / "store")
+    reader = EmbeddedDocumentStore(path=path)
+    assert reader.count_documents() == 0
+    writers = [start_python(WRITER, path, name) for name in ("page", "cli")]
+    for writer in writers:
+        _, stderr = writer.communicate(timeout=120)
+        assert writer.returncode == 0, stderr.decode()
+    ids = {doc.id for doc in reader.filter_documents()}
+    expected = {f"{name}-{batch}-{i}" for name in ("page", "cli") for batch in range(8) for i in range(15)}
+    assert ids == expected
+    assert EmbeddedDocumentStore(path=path).count_documents() == 240
+
+
+def test_reader_sees_what_another_process_wrote(tmp_path):
+    path = str(tmp_path / "store")
+    reader = EmbeddedDocumentStore(path=path)
+    reader.write_documents(make_docs(5))
+    assert reader.count_documents() == 5
+    retriever = InMemoryEmbeddingRetriever(document_store=reader)
+    result = run_python(
+        """
+        import sys
+        from haystack import Document
+        from docqa.embedded_store import EmbeddedDocumentStore
+        store = EmbeddedDocumentStore(path=sys.argv[1])
+        store.write_documents([Document(id="fresh", content="fresh passage", embedding=[9.0] * 16)])
+        store.delete_documents(["d0"])
+        """,
+        path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert reader.count_documents() == 5
+    top = retriever.run(query_embedding=[1.0] * 16, top_k=1)["documents"][0]
+    assert top.id == "fresh"
+    assert "d0" not in {doc.id for doc in reader.filter_documents()}
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "dot_product"])
+def test_embedding_retrieval_matches_haystack_and_brute_force(tmp_path, similarity):
+    docs = make_docs(300, dim=24, seed=3)
+    docs.append(Document(id="zero", content="zero vector", embedding=[0.0] * 24))
+    docs.append(Document(id="bare", content="no vector"))
+    store = EmbeddedDocumentStore(path=str(tmp_path), embedding_similarity_function=similarity)
+    store.write_documents(docs[:150])
+    store.write_documents(docs[150:])
+    store = EmbeddedDocumentStore(path=str(tmp_path), embedding_similarity_function=similarity)
+    reference = InMemoryDocumentStore(embedding_similarity_function=similarity)
+    reference.write_documents(docs)
+
+    vectors = np.array([doc.embedding for doc in docs[:301]], dtype=np.float64)
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        query = rng.normal(size=24).tolist()
+        ours = store.embedding_retrieval(query, top_k=20)
+        theirs = reference.embedding_retrieval(query, top_k=20)
+        assert [doc.id for doc in ours] == [doc.id for doc in theirs]
+        assert [doc.score for doc in ours] == pytest.approx([doc.score for doc in theirs], rel=1e-5, abs=1e-6)
+        brute = vectors @ np.array(query)
+        if similarity == "cosine":
+            norms = np.linalg.norm(vectors, axis=1)
+            brute = brute / (np.where(norms == 0, 1, norms) * np.linalg.norm(query))
+        assert [doc.id for doc in ours] == [docs[i].id for i in np.argsort(-brute, kind="stable")[:20]]
+        assert all(doc.embedding is None for doc in ours)
+
+    query = rng.normal(size=24).tolist()
+    scaled = store.embedding_retrieval(query, top_k=5, scale_score=True, return_embedding=True)
+    reference_scaled = reference.embedding_retrieval(query, top_k=5, scale_score=True, return_embedding=True)
+    assert [doc.score for doc in scaled] == pytest.approx([doc.score for doc in reference_scaled], rel=1e-5)
+    assert [doc.embedding for doc in scaled] == [doc.embedding for doc in reference_scaled]
+
+
+def test_embedding_retrieval_honours_filters_and_top_k(tmp_path):
+    docs = make_docs(60, dim=8, seed=5)
+    store = EmbeddedDocumentStore(path=str(tmp_path))
+    store.write_documents(docs)
+    reference = InMemoryDocumentStore(embedding_similarity_function="cosine")
+    reference.write_documents(docs)
+    filters = {
+        "operator": "AND",
+        "conditions": [
+            {"field": "meta.file_path", "operator": "in", "value": ["/data/d1.txt", "/data/d2.txt"]},
+            {"field": "meta.page_number", "operator": ">", "value": 0},
+        ],
+    }
+    query = np.random.default_rng(2).normal(size=8).tolist()
+    ours = store.embedding_retrieval(query, filters=filters, top_k=100)
+    theirs = reference.embedding_retrieval(query, filters=filters, top_k=100)
+    assert [doc.id for doc in ours] == [doc.id for doc in theirs]
+    assert len(ours) == len(reference.filter_documents(filters))
+    assert all(doc.meta["page_number"] > 0 for doc in ours)
+    assert store.embedding_retrieval(query, top_k=0) == []
+    with pytest.raises(EmbeddingDimensionError):
+        store.embedding_retrieval([0.1, 0.2], top_k=3)
+
+
+def test_filters_delete_and_update_persist(tmp_path):
+    path = str(tmp_path)
+    store = EmbeddedDocumentStore(path=path)
+    store.write_documents(make_docs(40))
+    by_file = {"field": "meta.file_path", "operator": "==", "value": "/data/d1.txt"}
+    assert {doc.id for doc in store.filter_documents(by_file)} == {f"d{i}" for i in range(1, 40, 4)}
+    assert store.count_documents_by_filter(by_file) == 10
+
+    assert store.delete_by_filter(by_file) == 10
+    page_two = {"field": "meta.page_number", "operator": "==", "value": 2}
+    expected_updated = store.count_documents_by_filter(page_two)
+    assert store.update_by_filter(page_two, {"reviewed": True}) == expected_updated
+
+    reloaded = EmbeddedDocumentStore(path=path)
+    assert reloaded.count_documents() == 30
+    assert reloaded.filter_documents(by_file) == []
+    reviewed = reloaded.filter_documents({"field": "meta.reviewed", "operator": "==", "value": True})
+    assert len(reviewed) == expected_updated
+    assert all(doc.meta["page_number"] == 2 and doc.embedding is not None for doc in reviewed)
+
+    reloaded.delete_all_documents()
+    assert EmbeddedDocumentStore(path=path).count_documents() == 0
+    assert store.count_documents() == 0
+
+
+def test_duplicate_policies(tmp_path):
+    store = EmbeddedDocumentStore(path=str(tmp_path))
+    docs = make_docs(4)
+    store.write_documents(docs[:2])
+    with pytest.raises(DuplicateDocumentError):
+        store.write_documents(docs[2:] + docs[:1])
+    assert store.count_documents() == 2
+    assert store.write_documents(docs, policy=DuplicatePolicy.SKIP) == 2
+    changed = Document(id="d0", content="new text", embedding=[0.0] * 16)
+    assert store.write_documents([changed], policy=DuplicatePolicy.OVERWRITE) == 1
+    reloaded = EmbeddedDocumentStore(path=str(tmp_path))
+    assert reloaded.count_documents() == 4
+    assert reloaded.filter_documents({"field": "id", "operator": "==", "value": "d0"})[0].content == "new text"
+
+
+def test_bm25_retrieval_after_reload_matches_haystack(tmp_path):
+    docs = make_docs(80, seed=8)
+    store = EmbeddedDocumentStore(path=str(tmp_path))
+    store.write_documents(docs[:60])
+    reloaded = EmbeddedDocumentStore(path=str(tmp_path))
+    assert reloaded.bm25_retrieval("tiger lemon", top_k=3)  # builds the BM25 statistics
+    store.write_documents(docs[60:])
+    store.delete_documents(["d5", "d6"])
+    reference = InMemoryDocumentStore()
+    reference.write_documents([doc for doc in docs if doc.id not in ("d5", "d6")])
+
+    reloaded.warm_up(bm25=True)
+    retriever = InMemoryBM25Retriever(document_store=reloaded, top_k=10)
+    for query in ("tiger lemon", "violin castle harbor", "winter"):
+        ours = retriever.run(query=query)["documents"]
+        theirs = reference.bm25_retrieval(query, top_k=10)
+        assert [doc.id for doc in ours] == [doc.id for doc in theirs]
+        assert [doc.score for doc in ours] == pytest.approx([doc.score for doc in theirs])
+    assert reloaded.bm25_retrieval("nothing-matches-this", top_k=5) == []
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage"])
+def test_damaged_snapshot_raises_store_error(tmp_path, damage):
+    path = tmp_path / "store"
+    store = EmbeddedDocumentStore(path=str(path))
+    store.write_documents(make_docs(10))
+    store.compact()
+    snapshot = path / SNAPSHOT_NAME
+    data = bytearray(snapshot.read_bytes())
+    if damage == "flip":
+        data[len(data) // 2] ^= 0xFF
+    elif damage == "truncate":
+        data = data[: len(data) - 7]
+    else:
+        data = bytearray(b"this is not a store" * 10)
+    snapshot.write_bytes(bytes(data))
+
+    with pytest.raises(StoreError) as error:
+        EmbeddedDocumentStore(path=str(path)).count_documents()
+    message = str(error.value)
+    assert "damaged" in message and "--recreate" in message and "\n" not in message
+    with pytest.raises(StoreError):
+        store.count_documents()
+
+    store.delete_all_documents()
+    store.write_documents(make_docs(3))
+    assert EmbeddedDocumentStore(path=str(path)).count_documents() == 3
+
+
+def test_damaged_journal_record_raises_store_error(tmp_path):
+    path = tmp_path / "store"
+    store = EmbeddedDocumentStore(path=str(path))
+    store.write_documents(make_docs(5))
+    store.write_documents(make_docs(5, prefix="more"))
+    journal = path / "journal.0"
+    data = bytearray(journal.read_bytes())
+    data[30] ^= 0xFF
+    journal.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=r"journal\.0 is damaged"):
+        EmbeddedDocumentStore(path=str(path)).count_documents()
+
+
+def test_unwritable_path_raises_store_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    store = EmbeddedDocumentStore(path=str(blocker / "store"))
+    with pytest.raises(StoreError, match="cannot write"):
+        store.write_documents(make_docs(1))
+
+
+def test_mismatched_embedding_dimension_is_refused(tmp_path):
+    store = EmbeddedDocumentStore(path=str(tmp_path))
+    store.write_documents(make_docs(2, dim=16))
+    with pytest.raises(EmbeddingDimensionError):
+        store.write_documents([Document(id="other", content="x", embedding=[0.1] * 8)])
+    assert store.count_documents() == 2
+
+
+def test_missing_store_reads_as_empty_without_creating_it(tmp_path):
+    store = EmbeddedDocumentStore(path=str(tmp_path / "absent"))
+    store.warm_up(bm25=True)
+    assert store.count_documents() == 0
+    assert store.bm25_retrieval("anything") == []
+    assert store.embedding_retrieval([0.1, 0.2]) == []
+    assert store.embedding_dimension() is None
+    assert not (tmp_path / "absent").exists()
+
+
+def test_serialization_round_trip(tmp_path):
+    store = EmbeddedDocumentStore(
+        path=str(tmp_path), embedding_similarity_function="dot_product", bm25_algorithm="BM25Plus"
+    )
+    data = store.to_dict()
+    assert data["init_parameters"]["path"] == str(tmp_path)
+    clone = EmbeddedDocumentStore.from_dict(data)
+    assert (clone.path, clone.embedding_similarity_function, clone.bm25_algorithm) == (
+        str(tmp_path),
+        "dot_product",
+        "BM25Plus",
+    )
+
+
+def test_open_shared_returns_one_store_per_directory(tmp_path):
+    first = EmbeddedDocumentStore.open_shared(str(tmp_path / "a"))
+    assert EmbeddedDocumentStore.open_shared(str(tmp_path / "a")) is first
+    assert EmbeddedDocumentStore.open_shared(str(tmp_path / "b")) is not first
+    assert EmbeddedDocumentStore.open_shared(str(tmp_path / "a"), bm25_algorithm="BM25Okapi") is not first
