@@ -159,3 +159,36 @@ def test_batch_keeps_every_row_and_reports_failures(indexed, tmp_path):
         if not row["error"]:
             assert isinstance(row["no_answer"], bool)
             assert row["no_answer"] or row["answer"]
+
+
+@pytest.fixture
+def page_env(indexed, monkeypatch):
+    for name in ("DOCQA_STORE", "DOCQA_STORE_PATH", "DOCQA_EMBEDDING_MODEL", "DOCQA_READER_MODEL", "DOCQA_DEVICE"):
+        monkeypatch.setenv(name, indexed[name])
+    return indexed
+
+
+def ask_on_page(question: str):
+    from streamlit.testing.v1 import AppTest
+
+    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    page.run()
+    page.text_input[0].input(question)
+    page.button[0].click()
+    page.run()
+    assert not page.exception
+    return page
+
+
+def test_page_shows_answers_with_sources(page_env):
+    page = ask_on_page("When was the Farrow Point Lighthouse first lit?")
+    captions = [caption.value for caption in page.caption]
+    assert any(str(SAMPLE) in caption for caption in captions)
+    assert any("<mark>" in block.value for block in page.markdown)
+
+
+def test_page_reports_user_errors_in_one_line(page_env):
+    page = ask_on_page("   ")
+    assert [error.value for error in page.error] == [
+        'the question is empty. Ask a question in plain words, e.g. docqa ask "Who wrote it?"'
+    ]
