@@ -9,7 +9,7 @@ from typing import Any
 from haystack import Document, ExtractedAnswer, Pipeline
 
 from docqa.errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
-from docqa.pipelines import QUERY_PIPELINE, load_pipeline, question_inputs
+from docqa.pipelines import QUERY_PIPELINE, load_pipeline, question_inputs, reader_documents_source
 from docqa.settings import Settings, get_settings
 from docqa.stores import describe_store
 
@@ -158,8 +158,9 @@ class QuestionAnswering:
             self._check_question_length(question)
             inputs = question_inputs(self.pipeline, question)
             inputs["reader"] = {"query": question, "top_k": top_k}
-            output = self.pipeline.run(inputs, include_outputs_from={"retriever"})
-        documents = output.get("retriever", {}).get("documents", [])
+            source = reader_documents_source(self.pipeline)
+            output = self.pipeline.run(inputs, include_outputs_from={source})
+        documents = output.get(source, {}).get("documents", [])
         return result_from_answers(question, output["reader"]["answers"], documents, top_k=top_k)
 
 

@@ -15,7 +15,7 @@ from haystack import Document, Pipeline
 
 from docqa.ask import AskResult, result_from_answers
 from docqa.errors import DatasetError, EmptyQuestionError, InputPathError, QuestionTooLongError
-from docqa.pipelines import ALLOWED_MODULES, load_pipeline, question_inputs
+from docqa.pipelines import ALLOWED_MODULES, load_pipeline, question_inputs, reader_documents_source
 
 OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_score", "source", "page", "error"]
 
@@ -102,8 +102,8 @@ def split_query_pipeline(pipeline_path: str | Path) -> tuple[Pipeline, Any, str]
     """
     full = load_pipeline(pipeline_path)
     reader = full.get_component("reader")
+    sender = reader_documents_source(full)
     data = full.to_dict()
-    sender = next(c["sender"] for c in data["connections"] if c["receiver"] == "reader.documents").split(".")[0]
     data["components"].pop("reader")
     data["connections"] = [c for c in data["connections"] if not c["receiver"].startswith("reader.")]
     retrieval = Pipeline.from_dict(data, allowed_modules=ALLOWED_MODULES)

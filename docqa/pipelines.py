@@ -45,3 +45,11 @@ def question_inputs(pipeline: Pipeline, question: str, exclude: tuple[str, ...] 
         elif "query" in sockets:
             inputs[name] = {"query": question}
     return inputs
+
+
+def reader_documents_source(pipeline: Pipeline) -> str:
+    """The name of the component whose ``documents`` feed the ``reader``: the passages the answer is read from."""
+    for sender, receiver, data in pipeline.graph.edges(data=True):
+        if receiver == "reader" and data.get("to_socket").name == "documents":
+            return sender
+    raise PipelineFileError("query pipeline", "no component feeds reader.documents")

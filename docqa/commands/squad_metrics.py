@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=1.0,
         metavar="T",
-        help='predict no answer when the na-probability is above T (default 1.0, as the official script)',
+        help="predict no answer when the na-probability is above T (default 1.0, as the official script)",
     )
     parser.add_argument("--out", metavar="FILE", help="also write the metrics as JSON to FILE")
 

@@ -18,7 +18,10 @@ class KeywordRetriever:
         self._retriever: Any = None
 
     def warm_up(self) -> None:
-        """Build the store and Haystack's retriever for it; contacts no server."""
+        """
+        Build the store and Haystack's retriever for it; contacts no server. The embedded store's BM25 statistics
+        are built here, so the first question is not the slow one.
+        """
         if self._retriever is not None:
             return
         from docqa.settings import get_settings
@@ -33,6 +36,7 @@ class KeywordRetriever:
         else:
             from haystack.components.retrievers.in_memory import InMemoryBM25Retriever
 
+            store.warm_up(bm25=True)
             self._retriever = InMemoryBM25Retriever(document_store=store, top_k=self.top_k)
 
     @component.output_types(documents=list[Document])

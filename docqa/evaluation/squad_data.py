@@ -28,18 +28,18 @@ class SquadQuestion:
 
 @dataclass(frozen=True)
 class SquadDataset:
-    """The questions of a SQuAD v2.0 file in file order, plus the raw ``data`` list for the metrics."""
+    """
+    The questions of a SQuAD v2.0 file in file order, the raw ``data`` list, and every paragraph of the file
+    (id -> context, in file order; kept whole by :meth:`limited` so retrieval always searches the full corpus).
+    """
 
     path: str
     questions: list[SquadQuestion]
     articles: list[dict[str, Any]]
-
-    def paragraphs(self) -> dict[str, str]:
-        """Map each paragraph id to its context, in file order."""
-        return {question.paragraph_id: question.context for question in self.questions}
+    paragraphs: dict[str, str] = field(default_factory=dict)
 
     def limited(self, limit: int | None) -> "SquadDataset":
-        """The first ``limit`` questions (all when None), with ``articles`` cut to match."""
+        """The first ``limit`` questions (all when None), with ``articles`` cut to match; ``paragraphs`` stay all."""
         if limit is None or limit >= len(self.questions):
             return self
         keep = {question.id for question in self.questions[:limit]}
@@ -52,7 +52,7 @@ class SquadDataset:
                     paragraphs.append({**paragraph, "qas": qas})
             if paragraphs:
                 articles.append({**article, "paragraphs": paragraphs})
-        return SquadDataset(path=self.path, questions=self.questions[:limit], articles=articles)
+        return SquadDataset(self.path, self.questions[:limit], articles, self.paragraphs)
 
 
 def read_json(path: str | Path, what: str) -> Any:
@@ -93,6 +93,7 @@ def parse_squad(raw: Any, path: str = "<data>") -> SquadDataset:
     if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
         raise DatasetError(path, f"not SQuAD format (no top-level 'data' list); {hint}")
     questions: list[SquadQuestion] = []
+    paragraphs: dict[str, str] = {}
     seen: set[str] = set()
     for a, article in enumerate(raw["data"]):
         where = f"data[{a}]"
@@ -105,6 +106,7 @@ def parse_squad(raw: Any, path: str = "<data>") -> SquadDataset:
                 raise DatasetError(path, f"not SQuAD format: {where} has no 'context' string; {hint}")
             if not isinstance(paragraph.get("qas"), list):
                 raise DatasetError(path, f"not SQuAD format: {where} has no 'qas' list; {hint}")
+            paragraphs[f"{a}-{p}"] = paragraph["context"]
             for q, qa in enumerate(paragraph["qas"]):
                 questions.append(_parse_qa(qa, f"{where}.qas[{q}]", path, paragraph["context"], title, f"{a}-{p}"))
                 if questions[-1].id in seen:
@@ -112,7 +114,7 @@ def parse_squad(raw: Any, path: str = "<data>") -> SquadDataset:
                 seen.add(questions[-1].id)
     if not questions:
         raise DatasetError(path, "the file holds no questions; add paragraphs with 'qas'")
-    return SquadDataset(path=path, questions=questions, articles=raw["data"])
+    return SquadDataset(path, questions, raw["data"], paragraphs)
 
 
 def _parse_qa(qa: Any, where: str, path: str, context: str, title: str, paragraph_id: str) -> SquadQuestion:

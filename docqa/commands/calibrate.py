@@ -1,0 +1,39 @@
+"""``docqa calibrate DATA.json``: set the reader's no-answer threshold to the one that maximises F1 on DATA."""
+
+import argparse
+import sys
+
+from docqa.errors import UsageError
+from docqa.evaluation.calibrate import calibrate, format_calibration
+from docqa.evaluation.squad_data import load_squad
+from docqa.pipelines import QUERY_PIPELINE
+
+NAME = "calibrate"
+HELP = "Find the no-answer threshold that maximises F1 on SQuAD v2.0 data and write it into the query pipeline."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``docqa calibrate``."""
+    parser.add_argument("data", help="SQuAD v2.0 JSON file with answerable and unanswerable questions")
+    parser.add_argument(
+        "--pipeline", default=str(QUERY_PIPELINE), help="pipeline YAML whose reader is calibrated (default %(default)s)"
+    )
+    parser.add_argument("--limit", type=int, metavar="N", help="use only the first N questions")
+    parser.add_argument("--dry-run", action="store_true", help="print the figures but do not change the YAML")
+    parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Calibrate, write, print before/after."""
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    dataset = load_squad(args.data).limited(args.limit)
+    progress = not args.no_progress and sys.stderr.isatty()
+    calibration, evaluation = calibrate(dataset, args.pipeline, write=not args.dry_run, progress=progress)
+    print(f"calibrated on {len(evaluation.results)} questions of {dataset.path}, each read against its own paragraph")
+    print(format_calibration(calibration))
+    if args.dry_run:
+        print(f"dry run: {args.pipeline} unchanged")
+    else:
+        print(f"wrote no_answer_threshold: {calibration.after_threshold!r} into {args.pipeline}")
+    return 0
