@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from docqa.ask import AskResult, Answer
+from docqa.ask import Answer, AskResult
 from docqa.batch import OUTPUT_FIELDS, QuestionRow, RowWriter, output_record, read_questions
 from docqa.errors import DatasetError, InputPathError
 

@@ -1,4 +1,4 @@
-"""Against a real Elasticsearch, only when DOCQA_ES_HOSTS is set (see the README, "Tests against a local Elasticsearch").
+"""Against a real Elasticsearch, only when DOCQA_ES_HOSTS is set (README: "Tests against a local Elasticsearch").
 
 Each test uses its own index, deleted afterwards. Connection settings and credentials come from the usual
 DOCQA_ES_* variables (DOCQA_ES_USERNAME, DOCQA_ES_PASSWORD or DOCQA_ES_API_KEY, DOCQA_ES_CA_CERTS).
