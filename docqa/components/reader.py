@@ -1,0 +1,547 @@
+"""The extractive reader: finds the exact answer span in passages, or says there is none (SQuAD 2.0 rules)."""
+
+import math
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from haystack import Document, ExtractedAnswer, component, default_from_dict, default_to_dict
+from haystack.utils import Secret, deserialize_secrets_inplace
+
+from docqa.errors import ModelLoadError
+from docqa.settings import get_settings
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+# Chosen by bench/reader.py (see bench/RESULTS.md, section "Reader").
+CPU_DEFAULT_PRECISION = "fp32"
+# Default token budgets per forward pass (bench/RESULTS.md: 4096 beats 16384 by ~20% on CPU).
+CPU_TOKENS_PER_BATCH = 4096
+GPU_TOKENS_PER_BATCH = 32768
+# (question, passage) pairs tokenised and decoded together; bounds host memory whatever the number of questions.
+PAIRS_PER_CHUNK = 1024
+SETTING = "DOCQA_READER_MODEL"
+
+
+@dataclass
+class _Window:
+    """One tokenised window of a (question, passage) pair."""
+
+    question: int
+    document: int
+    encoding: Any
+    context_start: int
+    context_end: int
+
+
+def _sigmoid(value: float) -> float:
+    if value >= 0:
+        return 1.0 / (1.0 + math.exp(-value))
+    exp = math.exp(value)
+    return exp / (1.0 + exp)
+
+
+def _overlaps_too_much(a: tuple[int, int], b: tuple[int, int], threshold: float) -> bool:
+    """Haystack's overlap rule: True when the shared characters exceed ``threshold`` of either span."""
+    overlap = min(a[1], b[1]) - max(a[0], b[0])
+    if overlap <= 0:
+        return False
+    return overlap / (a[1] - a[0]) > threshold or overlap / (b[1] - b[0]) > threshold
+
+
+@component
+class ExtractiveReader:
+    """
+    Extracts answer spans from documents with a Hugging Face question-answering model, many questions per call.
+
+    Scores: a span whose logit sum is ``s`` gets ``sigmoid(s - min_null + no_answer_threshold)`` and the no-answer
+    entry gets ``sigmoid(min_null - best_span - no_answer_threshold)``, where ``min_null`` is the lowest null
+    (CLS) score over all windows of the question's passages. Both are 0.5 exactly at the decision boundary, so the
+    no-answer entry scores above every span exactly when no-answer wins. The raw gap ``min_null - best_span`` is in
+    the no-answer entry's ``meta["no_answer_gap"]`` (``inf`` when no passage had a span).
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str | None = None,
+        top_k: int = 5,
+        max_seq_len: int = 384,
+        doc_stride: int = 128,
+        max_query_length: int = 64,
+        max_answer_length: int = 30,
+        no_answer_threshold: float = 0.0,
+        overlap_threshold: float | None = 0.01,
+        max_tokens_per_batch: int | None = None,
+        precision: str = "auto",
+        token: Secret | None = Secret.from_env_var(["HF_API_TOKEN", "HF_TOKEN"], strict=False),  # noqa: B008
+    ) -> None:
+        """
+        Create the reader; the model is loaded by :meth:`warm_up`.
+
+        :param model: hub name or local directory; None reads ``DOCQA_READER_MODEL``.
+        :param device: "auto", "cpu", "cuda", "cuda:N" or "mps"; None reads ``DOCQA_DEVICE``.
+        :param top_k: answer spans returned per question (plus the no-answer entry).
+        :param max_seq_len: tokens per window (question + passage + special tokens).
+        :param doc_stride: tokens shared by consecutive windows of a long passage.
+        :param max_query_length: questions are cut to this many tokens.
+        :param max_answer_length: longest answer span in tokens.
+        :param no_answer_threshold: logit margin by which the null score must beat the best span for "no answer".
+        :param overlap_threshold: drop an answer overlapping a better one from the same document by more than this
+            fraction of either; None keeps all distinct spans.
+        :param max_tokens_per_batch: token budget (windows x padded length) of one forward pass; None: 4096 on CPU
+            (faster there than larger batches, measured), 32768 on a GPU.
+        :param precision: "auto" (fp16/bf16 on CUDA, the measured default on CPU), "fp32", "bf16", "fp16" or
+            "int8" (dynamic quantisation, CPU only).
+        :param token: Hugging Face token for private models.
+        """
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        if (
+            min(top_k, max_seq_len, max_query_length, max_answer_length, max_tokens_per_batch or 1) < 1
+            or doc_stride < 0
+        ):
+            raise ValueError(
+                "top_k, max_seq_len, max_query_length, max_answer_length, max_tokens_per_batch must be >= 1"
+            )
+        if max_seq_len - max_query_length - 4 <= doc_stride:
+            raise ValueError("max_seq_len must exceed max_query_length + doc_stride + 4 special tokens")
+        self.model = model
+        self.device = device
+        self.top_k = top_k
+        self.max_seq_len = max_seq_len
+        self.doc_stride = doc_stride
+        self.max_query_length = max_query_length
+        self.max_answer_length = max_answer_length
+        self.no_answer_threshold = no_answer_threshold
+        self.overlap_threshold = overlap_threshold
+        self.max_tokens_per_batch = max_tokens_per_batch
+        self.precision = precision
+        self.token = token
+        self._model: Any = None
+        self._pair_tokenizer: Any = None
+        self._question_tokenizer: Any = None
+        self._torch_device: Any = None
+        self._use_type_ids = False
+        self._pad_id = 0
+        self._budget = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize every init parameter."""
+        return default_to_dict(
+            self,
+            model=self.model,
+            device=self.device,
+            top_k=self.top_k,
+            max_seq_len=self.max_seq_len,
+            doc_stride=self.doc_stride,
+            max_query_length=self.max_query_length,
+            max_answer_length=self.max_answer_length,
+            no_answer_threshold=self.no_answer_threshold,
+            overlap_threshold=self.overlap_threshold,
+            max_tokens_per_batch=self.max_tokens_per_batch,
+            precision=self.precision,
+            token=self.token.to_dict() if self.token else None,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ExtractiveReader":
+        """Deserialize from :meth:`to_dict`'s output."""
+        deserialize_secrets_inplace(data.get("init_parameters", {}), keys=["token"])
+        return default_from_dict(cls, data)
+
+    @property
+    def model_name(self) -> str:
+        """The model this reader loads (the setting when ``model`` is None)."""
+        return self.model or get_settings().reader_model
+
+    def resolved_device(self) -> str:
+        """The torch device name this reader runs on."""
+        import torch
+
+        device = (self.device or get_settings().device).strip().lower()
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return device
+
+    def resolved_precision(self) -> str:
+        """The precision used on the resolved device."""
+        import torch
+
+        device = self.resolved_device()
+        if self.precision != "auto":
+            if self.precision == "int8" and not device.startswith("cpu"):
+                raise ValueError("precision 'int8' (dynamic quantisation) runs on CPU only; use fp16 or bf16")
+            return self.precision
+        if device.startswith("cuda"):
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return CPU_DEFAULT_PRECISION if device == "cpu" else "fp32"
+
+    def warm_up(self) -> None:
+        """
+        Load tokenizer and model once, on the device and in the precision, and run one tiny forward pass.
+
+        :raises docqa.errors.ModelLoadError: when the model cannot be loaded.
+        """
+        if self._model is not None:
+            return
+        import torch
+
+        name = self.model_name
+        token = self.token.resolve_value() if self.token else None
+        tokenizer, model = _load(name, token)
+        device = torch.device(self.resolved_device())
+        precision = self.resolved_precision()
+        if precision == "int8":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # torch 2.13 deprecates quantized tensors
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        elif precision in ("bf16", "fp16"):
+            model = model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
+        model = model.to(device).eval()
+
+        backend = tokenizer.backend_tokenizer
+        pair = type(backend).from_str(backend.to_str())
+        pair.no_padding()
+        pair.enable_truncation(self.max_seq_len, stride=self.doc_stride, strategy="only_second")
+        question = type(backend).from_str(backend.to_str())
+        question.no_padding()
+        question.no_truncation()
+
+        self._pair_tokenizer = pair
+        self._question_tokenizer = question
+        self._torch_device = device
+        self._budget = self.max_tokens_per_batch or (
+            CPU_TOKENS_PER_BATCH if device.type == "cpu" else GPU_TOKENS_PER_BATCH
+        )
+        self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self._use_type_ids = (
+            "token_type_ids" in tokenizer.model_input_names and getattr(model.config, "type_vocab_size", 1) > 1
+        )
+        self._model = model
+        self._read_chunk(["warm up"], [[Document(content="warm up")]], self.top_k, 0.0, self.max_answer_length)
+
+    def question_token_count(self, question: str) -> int:
+        """Tokens of ``question`` without special tokens (compare with ``max_query_length``)."""
+        self.warm_up()
+        return len(self._question_tokenizer.encode(question, add_special_tokens=False).ids)
+
+    @component.output_types(answers=list[ExtractedAnswer])
+    def run(
+        self,
+        query: str,
+        documents: list[Document],
+        top_k: int | None = None,
+        no_answer_threshold: float | None = None,
+        max_answer_length: int | None = None,
+    ) -> dict[str, Any]:
+        """
+        Answer one question from its passages.
+
+        :returns: ``{"answers": [...]}``: up to ``top_k`` spans, best first, and the no-answer entry
+            (``data=None``), first when no-answer wins, else after the spans that beat it.
+        """
+        return {"answers": self.read_batch([query], [documents], top_k, no_answer_threshold, max_answer_length)[0]}
+
+    def read_batch(
+        self,
+        queries: list[str],
+        documents: list[list[Document]],
+        top_k: int | None = None,
+        no_answer_threshold: float | None = None,
+        max_answer_length: int | None = None,
+    ) -> list[list[ExtractedAnswer]]:
+        """Answer many questions, each from its own passages; same output per question as :meth:`run`."""
+        return list(self.iter_read_batch(queries, documents, top_k, no_answer_threshold, max_answer_length))
+
+    def iter_read_batch(
+        self,
+        queries: Iterable[str],
+        documents: Iterable[list[Document]],
+        top_k: int | None = None,
+        no_answer_threshold: float | None = None,
+        max_answer_length: int | None = None,
+    ) -> Iterator[list[ExtractedAnswer]]:
+        """Like :meth:`read_batch`, yielding each question's answers as its chunk is done (bounded memory)."""
+        self.warm_up()
+        top_k = self.top_k if top_k is None else top_k
+        threshold = self.no_answer_threshold if no_answer_threshold is None else no_answer_threshold
+        max_answer_length = self.max_answer_length if max_answer_length is None else max_answer_length
+        chunk_queries: list[str] = []
+        chunk_documents: list[list[Document]] = []
+        pairs = 0
+        for query, docs in zip(queries, documents, strict=True):
+            chunk_queries.append(query)
+            chunk_documents.append(docs)
+            pairs += len(docs)
+            if pairs >= PAIRS_PER_CHUNK:
+                yield from self._read_chunk(chunk_queries, chunk_documents, top_k, threshold, max_answer_length)
+                chunk_queries, chunk_documents, pairs = [], [], 0
+        if chunk_queries:
+            yield from self._read_chunk(chunk_queries, chunk_documents, top_k, threshold, max_answer_length)
+
+    def _preprocess(self, queries: list[str], documents: list[list[Document]]) -> list[_Window]:
+        """Cut questions to ``max_query_length`` tokens and tokenise every (question, passage) pair into windows."""
+        questions = [
+            self._cut_question(encoding, query)
+            for encoding, query in zip(
+                self._question_tokenizer.encode_batch(queries, add_special_tokens=False), queries, strict=True
+            )
+        ]
+        pair_index = [
+            (q, d)
+            for q, docs in enumerate(documents)
+            for d, doc in enumerate(docs)
+            if doc.content is not None and doc.content.strip()
+        ]
+        encodings = self._pair_tokenizer.encode_batch(
+            [(questions[q], documents[q][d].content) for q, d in pair_index], add_special_tokens=True
+        )
+        windows = []
+        for (q, d), first in zip(pair_index, encodings, strict=True):
+            for encoding in [first, *first.overflowing]:
+                sequence_ids = encoding.sequence_ids
+                if 1 not in sequence_ids:
+                    continue
+                start = sequence_ids.index(1)
+                end = len(sequence_ids) - sequence_ids[::-1].index(1)
+                windows.append(_Window(q, d, encoding, start, end))
+        return windows
+
+    def _cut_question(self, encoding: Any, query: str) -> str:
+        if len(encoding.ids) <= self.max_query_length:
+            return query
+        return query[: encoding.offsets[self.max_query_length - 1][1]]
+
+    def _batches(self, windows: list[_Window]) -> Iterator[list[int]]:
+        """Window indices grouped by the token budget, longest first, each batch padded to its own longest."""
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].encoding.ids), reverse=True)
+        position = 0
+        while position < len(order):
+            longest = len(windows[order[position]].encoding.ids)
+            size = max(1, self._budget // longest)
+            yield order[position : position + size]
+            position += size
+
+    def _inputs(self, windows: list[_Window], batch: list[int]) -> tuple[dict[str, Any], Any]:
+        """Model inputs of one batch padded to its longest window, and the passage bounds ``(2, B)``, on the device."""
+        import torch
+
+        device = self._torch_device
+        width = len(windows[batch[0]].encoding.ids)
+        ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
+        lengths = np.empty(len(batch), dtype=np.int64)
+        bounds = np.empty((2, len(batch)), dtype=np.int64)
+        type_ids = np.zeros((len(batch), width), dtype=np.int64) if self._use_type_ids else None
+        for row, index in enumerate(batch):
+            window = windows[index]
+            token_ids = window.encoding.ids
+            ids[row, : len(token_ids)] = token_ids
+            lengths[row] = len(token_ids)
+            bounds[0, row], bounds[1, row] = window.context_start, window.context_end
+            if type_ids is not None:
+                type_ids[row, : len(token_ids)] = window.encoding.type_ids
+        host = [torch.from_numpy(array) for array in (ids, lengths, bounds)]
+        if type_ids is not None:
+            host.append(torch.from_numpy(type_ids))
+        if device.type == "cuda":
+            host = [tensor.pin_memory() for tensor in host]
+        on_device = [tensor.to(device, non_blocking=True) for tensor in host]
+        positions = torch.arange(width, device=device)
+        inputs = {"input_ids": on_device[0], "attention_mask": (positions < on_device[1][:, None]).long()}
+        if type_ids is not None:
+            inputs["token_type_ids"] = on_device[3]
+        return inputs, on_device[2]
+
+    def _forward(self, windows: list[_Window], batch: list[int], max_answer_length: int, k: int):
+        """Run the model on one batch and decode it on the device; returns device tensors (no host sync)."""
+        import torch
+
+        from docqa import span_decoding
+
+        inputs, bounds = self._inputs(windows, batch)
+        with torch.inference_mode():
+            output = self._model(**inputs)
+            mask = span_decoding.context_mask(bounds[0], bounds[1], inputs["input_ids"].shape[1])
+            scores, starts, ends = span_decoding.top_spans(
+                output.start_logits, output.end_logits, mask, max_answer_length, k
+            )
+            nulls = span_decoding.null_scores(output.start_logits, output.end_logits)
+        return scores, starts, ends, nulls
+
+    def _read_chunk(
+        self,
+        queries: list[str],
+        documents: list[list[Document]],
+        top_k: int,
+        threshold: float,
+        max_answer_length: int,
+    ) -> list[list[ExtractedAnswer]]:
+        import torch
+
+        windows = self._preprocess(queries, documents)
+        k = max(20, 2 * top_k)
+        order: list[int] = []
+        outputs = []
+        for batch in self._batches(windows):
+            order.extend(batch)
+            outputs.append(self._forward(windows, batch, max_answer_length, k))
+        if not outputs:
+            return [
+                self._postprocess(query, docs, [], None, top_k, threshold)
+                for query, docs in zip(queries, documents, strict=True)
+            ]
+        scores, starts, ends, nulls = (
+            torch.cat([output[part] for output in outputs]).cpu().numpy() for part in range(4)
+        )
+        restore = np.empty(len(order), dtype=np.int64)
+        restore[np.asarray(order)] = np.arange(len(order))
+        per_question: list[list[int]] = [[] for _ in queries]
+        for index, window in enumerate(windows):
+            per_question[window.question].append(index)
+        decoded = (scores[restore], starts[restore], ends[restore], nulls[restore])
+        return [
+            self._postprocess(
+                query, docs, [windows[i] for i in mine], tuple(part[mine] for part in decoded), top_k, threshold
+            )
+            for query, docs, mine in zip(queries, documents, per_question, strict=True)
+        ]
+
+    def _postprocess(
+        self,
+        query: str,
+        documents: list[Document],
+        windows: list[_Window],
+        decoded: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
+        top_k: int,
+        threshold: float,
+    ) -> list[ExtractedAnswer]:
+        """Turn one question's decoded windows into ranked, deduplicated answers plus the no-answer entry."""
+        spans: list[tuple[float, int, int, int]] = []
+        min_null = math.inf
+        if windows and decoded is not None:
+            scores, starts, ends, nulls = decoded
+            min_null = float(nulls.min())
+            flat = scores.ravel()
+            seen: set[tuple[int, int, int]] = set()
+            offsets: dict[int, list[tuple[int, int]]] = {}
+            for flat_index in np.argsort(-flat, kind="stable"):
+                score = float(flat[flat_index])
+                if not math.isfinite(score) or len(spans) >= top_k:
+                    break
+                w, c = divmod(int(flat_index), scores.shape[1])
+                window = windows[w]
+                if w not in offsets:
+                    offsets[w] = window.encoding.offsets
+                start, end = offsets[w][starts[w, c]][0], offsets[w][ends[w, c]][1]
+                key = (window.document, start, end)
+                if end <= start or key in seen:
+                    continue
+                seen.add(key)
+                if self.overlap_threshold is not None and any(
+                    d == window.document and _overlaps_too_much((s, e), (start, end), self.overlap_threshold)
+                    for _, d, s, e in spans
+                ):
+                    continue
+                spans.append((score, window.document, start, end))
+        best = spans[0][0] if spans else -math.inf
+        gap = min_null - best if math.isfinite(min_null) and spans else math.inf
+        answers = [
+            self._answer(query, documents[d], score, start, end, min_null, threshold) for score, d, start, end in spans
+        ]
+        no_answer = ExtractedAnswer(
+            query=query,
+            score=_sigmoid(gap - threshold) if math.isfinite(gap) else 1.0,
+            data=None,
+            document=None,
+            meta={"no_answer_gap": gap},
+        )
+        if gap > threshold:
+            position = 0
+        else:
+            position = max(1, sum(answer.score > no_answer.score for answer in answers))
+        answers.insert(position, no_answer)
+        return answers
+
+    @staticmethod
+    def _answer(
+        query: str, document: Document, score: float, start: int, end: int, min_null: float, threshold: float
+    ) -> ExtractedAnswer:
+        meta: dict[str, Any] = {"logit_gap": score - min_null}
+        page = document.meta.get("page_number")
+        if isinstance(page, int):
+            meta["page_number"] = page + document.content.count("\f", 0, start)
+        return ExtractedAnswer(
+            query=query,
+            score=_sigmoid(score - min_null + threshold),
+            data=document.content[start:end],
+            document=document,
+            document_offset=ExtractedAnswer.Span(start, end),
+            meta=meta,
+        )
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def _load(name: str, token: str | None) -> tuple[Any, Any]:
+    """
+    Load the fast tokenizer and the QA model from a local directory, the HF cache, or the hub (probed quickly).
+
+    :raises docqa.errors.ModelLoadError: with one line saying why.
+    """
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    path = Path(name).expanduser()
+    local = path.is_dir()
+    if not local and (path.exists() or _looks_like_path(name)):
+        raise ModelLoadError(name, SETTING, "no such model directory")
+    kwargs: dict[str, Any] = {"token": token}
+    if local:
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(name, SETTING, "the directory has no config.json (not a Hugging Face model directory)")
+        name = str(path)
+    else:
+        try:
+            return _from_pretrained(AutoTokenizer, AutoModelForQuestionAnswering, name, local_files_only=True, **kwargs)
+        except Exception:  # not in the local cache (or broken there): try the hub below
+            pass
+        if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+            raise ModelLoadError(name, SETTING, "not in the local cache and HF_HUB_OFFLINE is set") from None
+        _probe_hub(name, token)
+    try:
+        return _from_pretrained(AutoTokenizer, AutoModelForQuestionAnswering, name, **kwargs)
+    except Exception as error:  # whatever from_pretrained raises, the user gets one line
+        raise ModelLoadError(name, SETTING, _first_line(error).rstrip(".")) from error
+
+
+def _from_pretrained(tokenizer_class: Any, model_class: Any, name: str, **kwargs: Any) -> tuple[Any, Any]:
+    tokenizer = tokenizer_class.from_pretrained(name, **kwargs)
+    if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
+        raise ValueError("the reader needs a fast (tokenizers) tokenizer and this model has none")
+    try:
+        model = model_class.from_pretrained(name, attn_implementation="sdpa", **kwargs)
+    except ValueError as error:
+        if "sdpa" not in str(error).lower():
+            raise
+        model = model_class.from_pretrained(name, **kwargs)
+    return tokenizer, model
+
+
+def _probe_hub(name: str, token: str | None) -> None:
+    """Fail fast when the hub is unreachable or does not know ``name`` (instead of minutes of retries)."""
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().model_info(name, token=token, timeout=10)
+    except Exception as error:
+        raise ModelLoadError(name, SETTING, f"the Hugging Face hub cannot serve it ({_first_line(error)})") from error
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
