@@ -1,0 +1,93 @@
+"""Embedding of passages for dense retrieval."""
+
+from dataclasses import replace
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+
+from docqa.embedding_backend import DEFAULT_MAX_TOKENS_PER_BATCH
+
+
+@component
+class PassageEmbedder:
+    """
+    Sets a normalised embedding on a copy of every passage (cosine similarity = dot product).
+
+    The passage text embedded is its content, exactly as :class:`~docqa.components.query_embedder.QueryEmbedder`
+    embeds a question. Passages are tokenized once, sorted by length and batched by a token budget; the order of the
+    output is the order of the input.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str | None = None,
+        precision: str = "auto",
+        max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH,
+        progress_bar: bool = False,
+    ) -> None:
+        """
+        :param model: sentence-transformers hub name or local directory; None means ``DOCQA_EMBEDDING_MODEL``.
+        :param device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``; None means ``DOCQA_DEVICE``.
+        :param precision: ``auto`` (the fastest that keeps retrieval quality on this device), ``fp32``, ``bf16``,
+            ``fp16`` (CUDA) or ``int8`` (CPU).
+        :param max_tokens_per_batch: token budget of one forward pass (batch size x padded length).
+        :param progress_bar: show a progress bar while embedding.
+        """
+        self.model = model
+        self.device = device
+        self.precision = precision
+        self.max_tokens_per_batch = max_tokens_per_batch
+        self.progress_bar = progress_bar
+        self._model: Any = None
+
+    def warm_up(self) -> None:
+        """Load the model (shared with every other embedder of the same model, device and precision)."""
+        if self._model is None:
+            from docqa.embedding_backend import load_model
+            from docqa.settings import get_settings
+
+            settings = get_settings() if self.model is None or self.device is None else None
+            model = self.model or settings.embedding_model
+            device = self.device or settings.device
+            self._model = load_model(model, device, self.precision)
+
+    @staticmethod
+    def _preprocess(documents: list[Document]) -> list[str]:
+        return [doc.content or "" for doc in documents]
+
+    @staticmethod
+    def _postprocess(documents: list[Document], embeddings: Any) -> list[Document]:
+        return [replace(doc, embedding=vector.tolist()) for doc, vector in zip(documents, embeddings, strict=True)]
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, list[Document]]:
+        """
+        :param documents: the passages.
+        :returns: ``documents``: copies of the passages, in the same order, with ``embedding`` set.
+        """
+        if not isinstance(documents, list) or any(not isinstance(doc, Document) for doc in documents):
+            raise TypeError("PassageEmbedder expects a list of Documents; use QueryEmbedder for a question.")
+        if not documents:
+            return {"documents": []}
+        from docqa.embedding_backend import encode
+
+        self.warm_up()
+        embeddings = encode(self._model, self._preprocess(documents), self.max_tokens_per_batch, self.progress_bar)
+        return {"documents": self._postprocess(documents, embeddings)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component."""
+        return default_to_dict(
+            self,
+            model=self.model,
+            device=self.device,
+            precision=self.precision,
+            max_tokens_per_batch=self.max_tokens_per_batch,
+            progress_bar=self.progress_bar,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PassageEmbedder":
+        """Deserialize the component."""
+        return default_from_dict(cls, data)

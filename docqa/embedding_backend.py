@@ -1,0 +1,262 @@
+"""Loading and fast encoding of sentence-transformers models, shared by the query and passage embedders.
+
+Models are cached per (model, device, precision), so the query side reuses what indexing or another component has
+already loaded. Encoding tokenizes once, sorts by token length, batches by a token budget and pads every batch to its
+own longest text, which gives the same vectors as ``SentenceTransformer.encode`` in fp32.
+"""
+
+import logging
+import socket
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+
+from docqa.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+SETTING = "DOCQA_EMBEDDING_MODEL"
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+DEFAULT_MAX_TOKENS_PER_BATCH = 4096
+_TOKENIZE_CHUNK = 1024
+_HUB_PROBE_SECONDS = 3.0
+
+_cache: dict[tuple[str, str, str], Any] = {}
+_lock = threading.Lock()
+
+
+def resolve_device(device: str | None) -> str:
+    """
+    Turn a device setting into a torch device string.
+
+    :param device: ``None`` or ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
+    :returns: the device to load on.
+    """
+    device = (device or "auto").strip().lower()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """
+    Turn a precision setting into the one used on ``device``.
+
+    ``auto`` is fp16 on CUDA and fp32 on CPU; int8 (dynamic quantization of the linear layers) exists on CPU only.
+
+    :raises ValueError: for an unknown precision.
+    """
+    precision = (precision or "auto").strip().lower()
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    on_cpu = device == "cpu"
+    if precision == "auto":
+        return "fp32" if on_cpu else "fp16"
+    if precision == "int8" and not on_cpu:
+        return "fp16"
+    return precision
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith((".", "/", "~", "\\")) or model.count("/") > 1 or Path(model).drive != ""
+
+
+def _hub_reachable() -> tuple[bool, str]:
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False, "HF_HUB_OFFLINE is set"
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=_HUB_PROBE_SECONDS):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(_HUB_PROBE_SECONDS + 0.5)
+    return bool(result and result[0]), f"the hub ({host}) is unreachable"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _load_sentence_transformer(model: str, device: str) -> Any:
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise ModelLoadError(model, SETTING, "the directory has no config.json or modules.json")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(str(path), device=device, local_files_only=True)
+        except Exception as error:
+            raise ModelLoadError(model, SETTING, _first_line(error)) from error
+    if path.exists():
+        raise ModelLoadError(model, SETTING, "it is a file, not a model directory")
+    if _looks_like_path(model):
+        raise ModelLoadError(model, SETTING, "no such directory")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(model, device=device, local_files_only=True)
+    except Exception:
+        logger.debug("%s is not in the local Hugging Face cache", model)
+    reachable, why = _hub_reachable()
+    if not reachable:
+        raise ModelLoadError(model, SETTING, f"not a local directory, not in the Hugging Face cache, and {why}")
+    try:
+        return SentenceTransformer(model, device=device)
+    except Exception as error:
+        raise ModelLoadError(model, SETTING, _first_line(error)) from error
+
+
+def _apply_precision(st_model: Any, precision: str) -> Any:
+    if precision == "bf16":
+        return st_model.to(torch.bfloat16)
+    if precision == "fp16":
+        return st_model.to(torch.float16)
+    if precision == "int8":
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            spec = {torch.nn.Linear: per_channel_dynamic_qconfig}
+            return quantize_dynamic(st_model, spec, dtype=torch.qint8, inplace=True)
+    return st_model
+
+
+def load_model(model: str, device: str | None = None, precision: str = "auto") -> Any:
+    """
+    Load a sentence-transformers model once per (model, device, precision) and return the cached instance.
+
+    :param model: hub name or local directory.
+    :param device: see :func:`resolve_device`.
+    :param precision: see :func:`resolve_precision`.
+    :returns: a ``SentenceTransformer`` in eval mode with the requested weights.
+    :raises docqa.errors.ModelLoadError: when the model cannot be loaded.
+    """
+    device = resolve_device(device)
+    precision = resolve_precision(precision, device)
+    key = (model, device, precision)
+    with _lock:
+        if key not in _cache:
+            st_model = _load_sentence_transformer(model, device)
+            st_model.eval()
+            _cache[key] = _apply_precision(st_model, precision)
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    """Forget every loaded model."""
+    with _lock:
+        _cache.clear()
+
+
+def embedding_dimension(st_model: Any) -> int:
+    """The dimension of the vectors ``st_model`` produces."""
+    getter = getattr(st_model, "get_embedding_dimension", None) or st_model.get_sentence_embedding_dimension
+    return int(getter())
+
+
+def tokenize(st_model: Any, texts: list[str]) -> tuple[list[dict[str, torch.Tensor]], dict[str, Any]]:
+    """
+    Tokenize ``texts`` the way the model does (truncation included), in chunks, without padding.
+
+    :returns: one dict of 1-D tensors per text, and the non-tensor features the model expects alongside.
+    """
+    rows: list[dict[str, torch.Tensor]] = []
+    extra: dict[str, Any] = {}
+    for start in range(0, len(texts), _TOKENIZE_CHUNK):
+        features = st_model.preprocess(texts[start : start + _TOKENIZE_CHUNK])
+        mask = features["attention_mask"].bool()
+        tensors = {k: v for k, v in features.items() if isinstance(v, torch.Tensor) and v.shape[:2] == mask.shape}
+        extra.update({k: v for k, v in features.items() if k not in tensors})
+        for i in range(mask.shape[0]):
+            rows.append({k: v[i][mask[i]] for k, v in tensors.items()})
+    return rows, extra
+
+
+def plan_batches(lengths: list[int], max_tokens_per_batch: int) -> list[list[int]]:
+    """
+    Group indices longest first so that every batch, padded to its own longest text, holds at most
+    ``max_tokens_per_batch`` tokens (a single longer text still forms a batch of one).
+
+    :returns: lists of indices into ``lengths``.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for index in order:
+        if batches and (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= max_tokens_per_batch:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
+
+
+def collate(rows: list[dict[str, torch.Tensor]], pad_token_id: int, padding_side: str = "right") -> dict:
+    """Pad the rows of one batch to the longest of them."""
+    longest = max(len(row["attention_mask"]) for row in rows)
+    batch = {}
+    for key in rows[0]:
+        pad = pad_token_id if key == "input_ids" else 0
+        out = torch.full((len(rows), longest), pad, dtype=rows[0][key].dtype)
+        for i, row in enumerate(rows):
+            n = len(row[key])
+            if padding_side == "left":
+                out[i, longest - n :] = row[key]
+            else:
+                out[i, :n] = row[key]
+        batch[key] = out
+    return batch
+
+
+def encode(
+    st_model: Any,
+    texts: list[str],
+    max_tokens_per_batch: int = DEFAULT_MAX_TOKENS_PER_BATCH,
+    progress_bar: bool = False,
+) -> np.ndarray:
+    """
+    Embed ``texts`` with ``st_model``: normalised float32 vectors, one row per text, in input order.
+
+    :param st_model: a model from :func:`load_model`.
+    :param texts: the texts; the model truncates those longer than its maximum length.
+    :param max_tokens_per_batch: token budget of one forward pass (batch size x padded length).
+    :param progress_bar: show a progress bar over the batches.
+    """
+    dim = embedding_dimension(st_model)
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    rows, extra = tokenize(st_model, texts)
+    tokenizer = st_model.tokenizer
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    side = getattr(tokenizer, "padding_side", "right")
+    device = st_model.device
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    batches = plan_batches([len(row["attention_mask"]) for row in rows], max(1, int(max_tokens_per_batch)))
+    if progress_bar:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc="Embedding passages", unit="batch")
+    with torch.inference_mode():
+        for batch in batches:
+            features = collate([rows[i] for i in batch], pad_id, side)
+            features = {k: v.to(device) for k, v in features.items()}
+            features.update(extra)
+            vectors = st_model(features)["sentence_embedding"].float()
+            vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
+            out[batch] = vectors.cpu().numpy()
+    return out

