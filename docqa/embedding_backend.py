@@ -138,16 +138,22 @@ def _apply_precision(st_model: Any, precision: str) -> Any:
     return st_model
 
 
-def load_model(model: str, device: str | None = None, precision: str = "auto") -> Any:
+def load_model(model: str | None, device: str | None = None, precision: str = "auto") -> Any:
     """
     Load a sentence-transformers model once per (model, device, precision) and return the cached instance.
 
-    :param model: hub name or local directory.
-    :param device: see :func:`resolve_device`.
+    :param model: hub name or local directory; None reads ``DOCQA_EMBEDDING_MODEL``.
+    :param device: see :func:`resolve_device`; None reads ``DOCQA_DEVICE``.
     :param precision: see :func:`resolve_precision`.
     :returns: a ``SentenceTransformer`` in eval mode with the requested weights.
     :raises docqa.errors.ModelLoadError: when the model cannot be loaded.
     """
+    if model is None or device is None:
+        from docqa.settings import get_settings
+
+        settings = get_settings()
+        model = model or settings.embedding_model
+        device = device or settings.device
     device = resolve_device(device)
     precision = resolve_precision(precision, device)
     key = (model, device, precision)

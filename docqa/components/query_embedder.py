@@ -28,12 +28,8 @@ class QueryEmbedder:
         """Load the model (shared with every other embedder of the same model, device and precision)."""
         if self._model is None:
             from docqa.embedding_backend import load_model
-            from docqa.settings import get_settings
 
-            settings = get_settings() if self.model is None or self.device is None else None
-            model = self.model or settings.embedding_model
-            device = self.device or settings.device
-            self._model = load_model(model, device, self.precision)
+            self._model = load_model(self.model, self.device, self.precision)
 
     @component.output_types(embedding=list[float])
     def run(self, text: str) -> dict[str, list[float]]:
