@@ -1,5 +1,6 @@
 # docqa app image: the Streamlit page on port 8501; also runs `python -m indexing` and `python -m docqa`.
-# TORCH_INDEX_URL picks torch's build: CPU wheels by default, https://pypi.org/simple for CUDA (GPU variant).
+# TORCH_INDEX_URL picks torch's build: CPU wheels by default; empty (GPU variant) installs the CUDA build from the
+# default package index.
 FROM python:3.11-slim
 
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
@@ -16,7 +17,9 @@ WORKDIR /app
 
 # The same pinned requirements as every other install; torch first, from the index of the chosen build.
 COPY requirements.txt .
-RUN pip install "torch==$(sed -n 's/^torch==//p' requirements.txt)" --index-url "${TORCH_INDEX_URL}" \
+RUN if [ -n "${TORCH_INDEX_URL}" ]; then \
+        pip install "torch==$(sed -n 's/^torch==//p' requirements.txt)" --index-url "${TORCH_INDEX_URL}"; \
+    fi \
     && pip install -r requirements.txt
 
 COPY --chown=docqa:docqa . .
