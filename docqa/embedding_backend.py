@@ -6,17 +6,16 @@ own longest text, which gives the same vectors as ``SentenceTransformer.encode``
 """
 
 import logging
-import socket
 import threading
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 import torch
 
 from docqa.errors import ModelLoadError
+from docqa.model_sources import first_line, looks_like_path, require_hub
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +23,6 @@ SETTING = "DOCQA_EMBEDDING_MODEL"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 DEFAULT_MAX_TOKENS_PER_BATCH = 4096
 _TOKENIZE_CHUNK = 1024
-_HUB_PROBE_SECONDS = 3.0
 
 _cache: dict[tuple[str, str, str], Any] = {}
 _lock = threading.Lock()
@@ -62,37 +60,6 @@ def resolve_precision(precision: str, device: str) -> str:
     return precision
 
 
-def _looks_like_path(model: str) -> bool:
-    return model.startswith((".", "/", "~", "\\")) or model.count("/") > 1 or Path(model).drive != ""
-
-
-def _hub_reachable() -> tuple[bool, str]:
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return False, "HF_HUB_OFFLINE is set"
-    url = urlparse(constants.ENDPOINT)
-    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
-    result: list[bool] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=_HUB_PROBE_SECONDS):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(_HUB_PROBE_SECONDS + 0.5)
-    return bool(result and result[0]), f"the hub ({host}) is unreachable"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
-
-
 def _load_sentence_transformer(model: str, device: str) -> Any:
     path = Path(model).expanduser()
     if path.is_dir():
@@ -103,10 +70,10 @@ def _load_sentence_transformer(model: str, device: str) -> Any:
         try:
             return SentenceTransformer(str(path), device=device, local_files_only=True)
         except Exception as error:
-            raise ModelLoadError(model, SETTING, _first_line(error)) from error
+            raise ModelLoadError(model, SETTING, first_line(error)) from error
     if path.exists():
         raise ModelLoadError(model, SETTING, "it is a file, not a model directory")
-    if _looks_like_path(model):
+    if looks_like_path(model):
         raise ModelLoadError(model, SETTING, "no such directory")
     from sentence_transformers import SentenceTransformer
 
@@ -114,13 +81,11 @@ def _load_sentence_transformer(model: str, device: str) -> Any:
         return SentenceTransformer(model, device=device, local_files_only=True)
     except Exception:
         logger.debug("%s is not in the local Hugging Face cache", model)
-    reachable, why = _hub_reachable()
-    if not reachable:
-        raise ModelLoadError(model, SETTING, f"not a local directory, not in the Hugging Face cache, and {why}")
+    require_hub(model, SETTING)
     try:
         return SentenceTransformer(model, device=device)
     except Exception as error:
-        raise ModelLoadError(model, SETTING, _first_line(error)) from error
+        raise ModelLoadError(model, SETTING, first_line(error)) from error
 
 
 def _apply_precision(st_model: Any, precision: str) -> Any:

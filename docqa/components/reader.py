@@ -1,7 +1,6 @@
 """The extractive reader: finds the exact answer span in passages, or says there is none (SQuAD 2.0 rules)."""
 
 import math
-import os
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from haystack import Document, ExtractedAnswer, component, default_from_dict, de
 from haystack.utils import Secret, deserialize_secrets_inplace
 
 from docqa.errors import ModelLoadError
+from docqa.model_sources import first_line, looks_like_path, require_hub
 from docqa.settings import get_settings
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
@@ -484,10 +484,6 @@ class ExtractiveReader:
         )
 
 
-def _looks_like_path(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
-
-
 def _load(name: str, token: str | None) -> tuple[Any, Any]:
     """
     Load the fast tokenizer and the QA model from a local directory, the HF cache, or the hub (probed quickly).
@@ -498,7 +494,7 @@ def _load(name: str, token: str | None) -> tuple[Any, Any]:
 
     path = Path(name).expanduser()
     local = path.is_dir()
-    if not local and (path.exists() or _looks_like_path(name)):
+    if not local and (path.exists() or looks_like_path(name)):
         raise ModelLoadError(name, SETTING, "no such model directory")
     kwargs: dict[str, Any] = {"token": token}
     if local:
@@ -510,13 +506,11 @@ def _load(name: str, token: str | None) -> tuple[Any, Any]:
             return _from_pretrained(AutoTokenizer, AutoModelForQuestionAnswering, name, local_files_only=True, **kwargs)
         except Exception:  # not in the local cache (or broken there): try the hub below
             pass
-        if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
-            raise ModelLoadError(name, SETTING, "not in the local cache and HF_HUB_OFFLINE is set") from None
-        _probe_hub(name, token)
+        require_hub(name, SETTING)
     try:
         return _from_pretrained(AutoTokenizer, AutoModelForQuestionAnswering, name, **kwargs)
     except Exception as error:  # whatever from_pretrained raises, the user gets one line
-        raise ModelLoadError(name, SETTING, _first_line(error).rstrip(".")) from error
+        raise ModelLoadError(name, SETTING, first_line(error).rstrip(".")) from error
 
 
 def _from_pretrained(tokenizer_class: Any, model_class: Any, name: str, **kwargs: Any) -> tuple[Any, Any]:
@@ -530,18 +524,3 @@ def _from_pretrained(tokenizer_class: Any, model_class: Any, name: str, **kwargs
             raise
         model = model_class.from_pretrained(name, **kwargs)
     return tokenizer, model
-
-
-def _probe_hub(name: str, token: str | None) -> None:
-    """Fail fast when the hub is unreachable or does not know ``name`` (instead of minutes of retries)."""
-    from huggingface_hub import HfApi
-
-    try:
-        HfApi().model_info(name, token=token, timeout=10)
-    except Exception as error:
-        raise ModelLoadError(name, SETTING, f"the Hugging Face hub cannot serve it ({_first_line(error)})") from error
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,65 @@
+"""Where a model comes from — a local directory, the Hugging Face cache or the hub — and one-line reasons when
+none of them can serve it. Shared by the reader and the embedders."""
+
+import os
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+from docqa.errors import ModelLoadError
+
+HUB_PROBE_SECONDS = 3.0
+
+
+def looks_like_path(name: str) -> bool:
+    """True when ``name`` is meant as a directory rather than a hub name like ``org/model``."""
+    return name.startswith((".", "/", "~", "\\")) or name.count("/") > 1 or Path(name).drive != ""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, for one-line reports."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def hub_offline() -> bool:
+    """True when the user switched the hub off with ``HF_HUB_OFFLINE``."""
+    from huggingface_hub import constants
+
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    return flag or bool(constants.HF_HUB_OFFLINE)
+
+
+def hub_unreachable_reason() -> str | None:
+    """Why the hub cannot be used right now (offline, or no connection within a few seconds), or None."""
+    from huggingface_hub import constants
+
+    if hub_offline():
+        return "HF_HUB_OFFLINE is set"
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    reachable: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=HUB_PROBE_SECONDS):
+                reachable.append(True)
+        except OSError:
+            reachable.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(HUB_PROBE_SECONDS + 0.5)
+    return None if reachable and reachable[0] else f"the hub ({host}) is unreachable"
+
+
+def require_hub(name: str, setting: str) -> None:
+    """
+    Fail fast, in one line, when a model that is neither a local directory nor cached cannot come from the hub.
+
+    :raises ModelLoadError: naming the setting to change.
+    """
+    reason = hub_unreachable_reason()
+    if reason is not None:
+        raise ModelLoadError(name, setting, f"not a local directory, not in the Hugging Face cache, and {reason}")
