@@ -44,7 +44,8 @@ def main() -> None:
         st.error(str(error))
         return
     if result.no_answer:
-        st.warning(NO_ANSWER_TEXT)
+        confidence = f" (no-answer confidence {result.no_answer_score:.2f})" if result.no_answer_score else ""
+        st.warning(NO_ANSWER_TEXT + confidence)
         if result.answers:
             st.caption("Closest spans, below the no-answer threshold:")
     for answer in result.answers:
@@ -53,6 +54,11 @@ def main() -> None:
             st.markdown(f"**{html.escape(answer.text)}** — score {answer.score:.2f}")
             st.caption(f"{answer.source}{page}")
             st.markdown(highlighted(answer.context, answer.start, answer.end), unsafe_allow_html=True)
+    if result.documents:
+        with st.expander(f"{len(result.documents)} passages searched"):
+            for document in result.documents:
+                score = f"{document.score:.3f}" if document.score is not None else "—"
+                st.text(f"{score}  {document.source}")
 
 
 if __name__ == "__main__":

@@ -185,6 +185,7 @@ def test_page_shows_answers_with_sources(page_env):
     captions = [caption.value for caption in page.caption]
     assert any(str(SAMPLE) in caption for caption in captions)
     assert any("<mark>" in block.value for block in page.markdown)
+    assert any(str(SAMPLE / "farrow_point_lighthouse.txt") in line.value for line in page.text)
 
 
 def test_page_reports_user_errors_in_one_line(page_env):
