@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PASSAGES_PER_QUESTION = 5
@@ -165,6 +167,17 @@ def compare(args) -> list[dict]:
     return results
 
 
+def decision_margin(answers, threshold: float) -> float:
+    """
+    By how many logits the chosen answer beat the runner-up: the next span, or no-answer, which sits at
+    ``-threshold`` on the spans' ``logit_gap`` scale. An error of the span scores below half of it cannot change
+    the answer.
+    """
+    spans = sorted((answer.meta["logit_gap"] for answer in answers if answer.data is not None), reverse=True)
+    values = sorted([*spans[:2], -threshold], reverse=True)
+    return round(values[0] - values[1], 4)
+
+
 def precision_report(model: str, data: Path, limit: int | None, precisions: list[str]) -> list[dict]:
     """Logit change and chosen-answer change of each precision against fp32, plus its speed, on the workload."""
     import torch
@@ -183,6 +196,7 @@ def precision_report(model: str, data: Path, limit: int | None, precisions: list
         answers = reader.read_batch(questions, documents)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         chosen = [(a[0].data, a[0].document_offset.start if a[0].document_offset else None) for a in answers]
+        margins = [decision_margin(found, reader.no_answer_threshold) for found in answers]
         windows = reader._preprocess(questions, documents)
         logits = []
         for batch in reader._batches(windows):
@@ -193,7 +207,8 @@ def precision_report(model: str, data: Path, limit: int | None, precisions: list
             logits.append(torch.stack([output.start_logits.float()[valid], output.end_logits.float()[valid]]))
         logits = torch.cat(logits, dim=1)
         if reference_logits is None:
-            reference_logits, reference_answers = logits, chosen
+            reference_logits, reference_answers, reference_margins = logits, chosen, margins
+        changed = [i for i, (a, b) in enumerate(zip(chosen, reference_answers, strict=True)) if a != b]
         rows.append(
             {
                 "precision": precision,
@@ -201,7 +216,9 @@ def precision_report(model: str, data: Path, limit: int | None, precisions: list
                 "cpu_seconds_per_passage": round(cpu / sum(map(len, documents)), 4),
                 "max_abs_logit_change": float((logits - reference_logits).abs().max()),
                 "mean_abs_logit_change": float((logits - reference_logits).abs().mean()),
-                "changed_answers": sum(a != b for a, b in zip(chosen, reference_answers, strict=True)) / len(chosen),
+                "changed_answers": len(changed) / len(chosen),
+                "median_fp32_margin": round(float(np.median(reference_margins)), 4),
+                "largest_fp32_margin_of_a_changed_answer": max((reference_margins[i] for i in changed), default=None),
             }
         )
         print(json.dumps(rows[-1]), flush=True)

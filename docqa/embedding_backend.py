@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from docqa.errors import ModelLoadError
+from docqa.hardware import default_cpu_precision
 from docqa.model_sources import first_line, looks_like_path, require_hub
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ def resolve_precision(precision: str, device: str) -> str:
     """
     Turn a precision setting into the one used on ``device``.
 
-    ``auto`` is fp16 on CUDA and fp32 on CPU; int8 (dynamic quantization of the linear layers) exists on CPU only.
+    ``auto`` is fp16 on CUDA, bf16 on CPUs with native bf16 and fp32 on other CPUs (the fastest precision that keeps
+    every vector within 0.9999 cosine of fp32; bench/RESULTS.md); int8 (dynamic quantization of the linear layers)
+    exists on CPU only.
 
     :raises ValueError: for an unknown precision.
     """
@@ -54,7 +57,7 @@ def resolve_precision(precision: str, device: str) -> str:
         raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     on_cpu = device == "cpu"
     if precision == "auto":
-        return "fp32" if on_cpu else "fp16"
+        return default_cpu_precision() if on_cpu else "fp16"
     if precision == "int8" and not on_cpu:
         return "fp16"
     return precision

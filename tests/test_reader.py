@@ -338,3 +338,28 @@ def test_question_answerer_one_liner(tiny_roberta_dir):
     assert none["no_answer"] and none["answer"] == "" and none["start"] is None and none["score"] == 1.0
     with pytest.raises(ValueError, match="one context each"):
         qa(question=QUESTIONS[:2], context=[LONG_TEXT])
+
+
+def test_bf16_keeps_the_span_head_in_fp32(tiny_roberta_dir):
+    """In bf16 the encoder runs in bf16 but the logits come from an fp32 head, so only the encoder's rounding shows."""
+    half = ExtractiveReader(model=str(tiny_roberta_dir), **{**SMALL, "precision": "bf16"})
+    half.warm_up()
+    assert half._model.qa_outputs.weight.dtype == torch.float32
+    assert half._model.roberta.encoder.layer[0].attention.self.query.weight.dtype == torch.bfloat16
+    full = ExtractiveReader(model=str(tiny_roberta_dir), **SMALL)
+    full.warm_up()
+    windows = full._preprocess(QUESTIONS[:3], [documents()] * 3)
+    batch = list(range(len(windows)))
+    inputs, _ = full._inputs(windows, batch)
+    plain = AutoModelForQuestionAnswering.from_pretrained(str(tiny_roberta_dir)).eval().to(torch.bfloat16)
+    with torch.inference_mode():
+        exact = full._model(**inputs).start_logits
+        ours = half._model(**inputs).start_logits
+        all_bf16 = plain(**inputs).start_logits
+    assert ours.dtype == torch.float32
+    valid = inputs["attention_mask"].bool()
+    ours_error = (ours - exact)[valid].abs().mean()
+    all_bf16_error = (all_bf16.float() - exact)[valid].abs().mean()
+    assert 0 < ours_error <= all_bf16_error, (float(ours_error), float(all_bf16_error))
+    answers = half.run(QUESTIONS[0], documents())["answers"]
+    assert answers and all(math.isfinite(a.score) for a in answers)

@@ -12,12 +12,11 @@ from haystack import Document, ExtractedAnswer, component, default_from_dict, de
 from haystack.utils import Secret, deserialize_secrets_inplace
 
 from docqa.errors import ModelLoadError
+from docqa.hardware import default_cpu_precision
 from docqa.model_sources import first_line, looks_like_path, require_hub
 from docqa.settings import get_settings
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
-# Chosen by bench/reader.py (see bench/RESULTS.md, section "Reader").
-CPU_DEFAULT_PRECISION = "fp32"
 # Default token budgets per forward pass (bench/RESULTS.md: 4096 beats 16384 by ~20% on CPU).
 CPU_TOKENS_PER_BATCH = 4096
 GPU_TOKENS_PER_BATCH = 32768
@@ -94,8 +93,8 @@ class ExtractiveReader:
             fraction of either; None keeps all distinct spans.
         :param max_tokens_per_batch: token budget (windows x padded length) of one forward pass; None: 4096 on CPU
             (faster there than larger batches, measured), 32768 on a GPU.
-        :param precision: "auto" (fp16/bf16 on CUDA, the measured default on CPU), "fp32", "bf16", "fp16" or
-            "int8" (dynamic quantisation, CPU only).
+        :param precision: "auto" (bf16, else fp16, on CUDA; bf16 on CPUs with native bf16, else fp32), "fp32",
+            "bf16", "fp16" or "int8" (dynamic quantisation, CPU only).
         :param token: Hugging Face token for private models.
         """
         if precision not in PRECISIONS:
@@ -178,7 +177,7 @@ class ExtractiveReader:
             return self.precision
         if device.startswith("cuda"):
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return CPU_DEFAULT_PRECISION if device == "cpu" else "fp32"
+        return default_cpu_precision() if device == "cpu" else "fp32"
 
     def warm_up(self) -> None:
         """
@@ -200,7 +199,7 @@ class ExtractiveReader:
                 warnings.simplefilter("ignore", UserWarning)  # torch 2.13 deprecates quantized tensors
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         elif precision in ("bf16", "fp16"):
-            model = model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
+            model = _half_precision_body(model, torch.bfloat16 if precision == "bf16" else torch.float16)
         model = model.to(device).eval()
 
         backend = tokenizer.backend_tokenizer
@@ -482,6 +481,23 @@ class ExtractiveReader:
             document_offset=ExtractedAnswer.Span(start, end),
             meta=meta,
         )
+
+
+def _half_precision_body(model: Any, dtype: Any) -> Any:
+    """
+    Cast the model to ``dtype`` but keep its span head (``qa_outputs``) in fp32, fed fp32 hidden states.
+
+    The head is tiny, and rounding logits of size ~10 to bf16 (8 bits of mantissa) would move them by up to 0.03,
+    as much as the whole encoder's error; with an fp32 head the logits carry only the encoder's rounding.
+    """
+    import torch
+
+    model = model.to(dtype)
+    head = getattr(model, "qa_outputs", None)
+    if isinstance(head, torch.nn.Linear):
+        head.float()
+        head.register_forward_pre_hook(lambda _module, args: tuple(arg.float() for arg in args))
+    return model
 
 
 def _load(name: str, token: str | None) -> tuple[Any, Any]:
