@@ -21,6 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from docqa.evaluation.squad_data import parse_squad
+
 
 def features(tokenizer, examples: list[dict], max_length: int, stride: int) -> list[tuple[list[int], int, int]]:
     """Token ids and (start, end) token labels of every window; windows without the answer point at token 0."""
@@ -50,20 +52,17 @@ def features(tokenizer, examples: list[dict], max_length: int, stride: int) -> l
 
 
 def squad_examples(articles: list[dict]) -> list[dict]:
-    examples = []
-    for article in articles:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                answer = None if qa.get("is_impossible") or not qa.get("answers") else qa["answers"][0]
-                examples.append(
-                    {
-                        "question": qa["question"],
-                        "context": paragraph["context"],
-                        "answer_text": answer["text"] if answer else "",
-                        "answer_start": answer["answer_start"] if answer else None,
-                    }
-                )
-    return examples
+    """Question, context and first gold answer (``answer_start`` None when unanswerable) of every question."""
+    dataset = parse_squad({"version": "v2.0", "data": articles})
+    return [
+        {
+            "question": question.question,
+            "context": question.context,
+            "answer_text": question.answers[0] if question.answers else "",
+            "answer_start": question.answer_starts[0] if question.answer_starts else None,
+        }
+        for question in dataset.questions
+    ]
 
 
 def main() -> None:
