@@ -22,6 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from docqa.evaluation.squad_data import parse_squad
+from docqa.hardware import cpu_has_native_bf16
 
 
 def features(tokenizer, examples: list[dict], max_length: int, stride: int) -> list[tuple[list[int], int, int]]:
@@ -106,14 +107,14 @@ def main() -> None:
                 mask[row, : len(token_ids)] = 1
             starts = torch.tensor([start for _, start, _ in batch])
             ends = torch.tensor([end for _, _, end in batch])
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_has_native_bf16()):
                 loss = model(input_ids=ids, attention_mask=mask, start_positions=starts, end_positions=ends).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
-            total += float(loss)
+            total += float(loss.detach())
             batches += 1
         print(
             f"epoch {epoch + 1}: mean loss {total / max(1, batches):.3f}, {time.perf_counter() - started:.0f} s",

@@ -7,7 +7,6 @@ own longest text, which gives the same vectors as ``SentenceTransformer.encode``
 
 import logging
 import threading
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -97,12 +96,9 @@ def _apply_precision(st_model: Any, precision: str) -> Any:
     if precision == "fp16":
         return st_model.to(torch.float16)
     if precision == "int8":
-        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+        from docqa.quantization import quantize_linear_layers
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            spec = {torch.nn.Linear: per_channel_dynamic_qconfig}
-            return quantize_dynamic(st_model, spec, dtype=torch.qint8, inplace=True)
+        return quantize_linear_layers(st_model)
     return st_model
 
 

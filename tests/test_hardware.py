@@ -1,4 +1,4 @@
-"""The CPU default precision follows the CPU's bf16 support, for the reader and the embedders alike."""
+"""The CPU default precision follows the CPU's bf16 and VNNI support, for the reader and the embedders alike."""
 
 import platform
 
@@ -12,6 +12,7 @@ pytestmark = pytest.mark.unit
 AVX2_ONLY = frozenset({"fpu", "sse4_2", "avx", "avx2", "fma"})
 AVX512_BF16 = AVX2_ONLY | {"avx512f", "avx512bw", "avx512_bf16", "avx512_vnni"}
 AMX = AVX2_ONLY | {"avx512f", "amx_tile", "amx_bf16", "amx_int8"}
+AVX512_VNNI = AVX2_ONLY | {"avx512f", "avx512bw", "avx512_vnni"}
 
 
 @pytest.mark.parametrize(
@@ -21,10 +22,12 @@ AMX = AVX2_ONLY | {"avx512f", "amx_tile", "amx_bf16", "amx_int8"}
         (AVX512_BF16, "bf16"),
         (AMX, "bf16"),
         (AVX2_ONLY | {"avx512f"}, "fp32"),
+        (AVX512_VNNI, "int8"),
+        (AVX2_ONLY | {"avx_vnni"}, "int8"),
         (frozenset(), "fp32"),
     ],
 )
-def test_default_cpu_precision_follows_native_bf16(flags, expected):
+def test_default_cpu_precision_follows_native_bf16_then_vnni(flags, expected):
     assert hardware.default_cpu_precision(flags) == expected
 
 
@@ -35,13 +38,27 @@ def test_cpu_flags_are_read_from_this_machine():
     flags = hardware.cpu_flags()
     assert {"sse2", "fpu"} <= flags, "every x86-64 CPU reports sse2 and fpu"
     assert hardware.cpu_has_native_bf16() == bool({"avx512_bf16", "amx_bf16"} & flags)
+    assert hardware.cpu_has_vnni() == bool({"avx512_vnni", "avx_vnni", "amx_int8"} & flags)
 
 
-@pytest.mark.parametrize("flags", [AVX2_ONLY, AVX512_BF16])
-def test_auto_precision_on_cpu_is_the_hardware_default(flags, monkeypatch):
+@pytest.mark.parametrize(("flags", "expected"), [(AVX2_ONLY, "fp32"), (AVX512_BF16, "bf16"), (AVX512_VNNI, "int8")])
+def test_auto_precision_on_cpu_is_the_hardware_default(flags, expected, monkeypatch):
     monkeypatch.setattr(hardware, "cpu_flags", lambda: flags)
-    expected = "bf16" if flags is AVX512_BF16 else "fp32"
     assert ExtractiveReader(device="cpu").resolved_precision() == expected
     assert embedding_backend.resolve_precision("auto", "cpu") == expected
     assert ExtractiveReader(device="cpu", precision="fp32").resolved_precision() == "fp32"
     assert embedding_backend.resolve_precision("int8", "cpu") == "int8"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (AVX2_ONLY, False),
+        (AVX512_BF16, True),
+        (AMX, True),
+        (AVX2_ONLY | {"avx_vnni"}, True),
+        (AVX2_ONLY | {"avx512f"}, False),
+    ],
+)
+def test_vnni_is_read_from_the_flags(flags, expected):
+    assert hardware.cpu_has_vnni(flags) is expected
