@@ -169,6 +169,22 @@ def test_int8_stays_close_to_fp32_on_the_tiny_model(tiny_st_dir, reference):
 
 
 @pytest.mark.unit
+def test_default_budget_follows_the_precision(tiny_st_dir, monkeypatch):
+    full = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="fp32")
+    int8 = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="int8")
+    full.warm_up()
+    int8.warm_up()
+    assert full.max_tokens_per_batch is None
+    assert embedding_backend.default_tokens_per_batch(full._model) == 4096
+    assert embedding_backend.default_tokens_per_batch(int8._model) == 2048
+    budgets = []
+    monkeypatch.setattr(embedding_backend, "plan_batches", lambda lengths, budget: budgets.append(budget) or [])
+    embedding_backend.encode(int8._model, TEXTS)
+    embedding_backend.encode(int8._model, TEXTS, max_tokens_per_batch=77)
+    assert budgets == [2048, 77]
+
+
+@pytest.mark.unit
 def test_settings_give_model_and_device(tiny_st_dir, monkeypatch, reference):
     monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", tiny_st_dir)
     monkeypatch.setenv("DOCQA_DEVICE", "cpu")
