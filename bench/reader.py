@@ -104,7 +104,7 @@ def serve(which: str, model: str, data: Path, limit: int | None, device: str, ch
         torch.cuda.reset_peak_memory_stats()
     _reset_peak_rss()
     pipe.send("ready")
-    while (index := pipe.recv()) is not None:
+    while (index := _receive_or_end(pipe)) is not None:
         part = slice(index * chunk, (index + 1) * chunk)
         wall, cpu = time.perf_counter(), time.process_time()
         answers = work(questions[part], documents[part])
@@ -118,6 +118,22 @@ def serve(which: str, model: str, data: Path, limit: int | None, device: str, ch
             "cuda_max_allocated_mib": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
         }
     )
+
+
+def _receive_or_end(pipe):
+    """The parent's next request; None when the parent has gone."""
+    try:
+        return pipe.recv()
+    except EOFError:
+        return None
+
+
+def _receive(pipe, which: str):
+    """The child's next message; a child that died (its traceback is above) ends the benchmark instead of hanging it."""
+    try:
+        return pipe.recv()
+    except EOFError:
+        raise SystemExit(f"the {which} reader's process ended early; its error is printed above") from None
 
 
 def compare(args) -> list[dict]:
@@ -135,13 +151,14 @@ def compare(args) -> list[dict]:
             args=(which, args.model, args.data, args.limit, args.device, args.chunk, child_end),
         )
         process.start()
-        assert parent_end.recv() == "ready"
+        child_end.close()
+        _receive(parent_end, which)
         children.append((which, process, parent_end))
     totals = {which: {"wall": 0.0, "cpu": 0.0, "best": []} for which in readers}
     for index in range(chunks):
         for which, _, pipe in children:
             pipe.send(index)
-            wall, cpu, best = pipe.recv()
+            wall, cpu, best = _receive(pipe, which)
             totals[which]["wall"] += wall
             totals[which]["cpu"] += cpu
             totals[which]["best"].extend(best)
@@ -149,7 +166,7 @@ def compare(args) -> list[dict]:
     results = []
     for which, process, pipe in children:
         pipe.send(None)
-        memory = pipe.recv()
+        memory = _receive(pipe, which)
         process.join()
         total = totals[which]
         results.append(
@@ -165,6 +182,27 @@ def compare(args) -> list[dict]:
             }
         )
     return results
+
+
+def model_flops(model: str, questions: list[str], passages: list[list[str]]) -> float:
+    """
+    Model FLOPs of reading every (question, passage) pair once: the encoder's matrix products over the real tokens
+    of every window docqa's reader makes (no padding), ``2 n L (4 d^2 + 2 d f) + 4 n^2 L d`` per window of ``n``
+    tokens, plus the span head.
+    """
+    from docqa.components.reader import ExtractiveReader
+
+    reader = ExtractiveReader(model=model, device="cpu", precision="fp32")
+    reader.warm_up()
+    config = reader._model.config
+    layers, width, ff = config.num_hidden_layers, config.hidden_size, config.intermediate_size
+    total = 0.0
+    for start in range(0, len(questions), 256):
+        part = slice(start, start + 256)
+        for window in reader._preprocess(questions[part], _documents(passages[part])):
+            n = len(window.encoding.ids)
+            total += 2 * n * layers * (4 * width**2 + 2 * width * ff) + 4 * n**2 * layers * width + 2 * n * width * 2
+    return total
 
 
 def decision_margin(answers, threshold: float) -> float:
@@ -238,6 +276,12 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=50, help="questions per alternating chunk (default 50)")
     parser.add_argument("--skip-haystack", action="store_true", help="measure docqa's reader only")
     parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=790.0,
+        help="dense bf16 peak of the GPU for model FLOP utilisation (default 790: H200)",
+    )
+    parser.add_argument(
         "--precision-report", action="store_true", help="compare bf16 and int8 against fp32 on CPU instead"
     )
     args = parser.parse_args()
@@ -254,6 +298,16 @@ def main() -> None:
     results = compare(args)
     for result in results:
         print(json.dumps({key: value for key, value in result.items() if key != "best_spans"}))
+    if torch.cuda.is_available() and args.device != "cpu":
+        questions, passages = load_workload(args.data, args.limit)
+        flops = model_flops(args.model, questions, passages)
+        print(f"model FLOPs: {flops / 1e12:.1f} TFLOP ({flops / sum(map(len, passages)) / 1e9:.1f} GFLOP per passage)")
+        for result in results:
+            achieved = flops / result["seconds"] / 1e12
+            print(
+                f"model FLOP utilisation {result['reader']}: {achieved:.1f} TFLOP/s, "
+                f"{100 * achieved / args.peak_tflops:.2f}% of {args.peak_tflops:.0f} TFLOP/s"
+            )
     theirs = results[-1] if results[-1]["reader"] == "haystack" else None
     for ours in results:
         if theirs is None or ours is theirs:
