@@ -1,6 +1,7 @@
 """Passage embedding speed and retrieval recall@5: plain sentence-transformers fp32 vs docqa's PassageEmbedder.
 
     python bench/embedder.py --data ../shared/data/squad2-dev-calibration.json [--model DIR] [--precisions fp32,int8]
+        [--cpu-workers auto,1]
 
 Passages are the calibration file's paragraphs (repeated ``--repeat`` times). Both embedders run in the same process,
 alternately, ``--rounds`` times; the best time of each is kept, which filters out other processes' load. Recall@5:
@@ -68,6 +69,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="embed the paragraphs this many times per timing")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per embedder (best one kept)")
     parser.add_argument("--precisions", default="auto", help="comma-separated PassageEmbedder precisions to time")
+    parser.add_argument(
+        "--cpu-workers",
+        default="auto",
+        help="comma-separated PassageEmbedder cpu_workers to time: auto (one batch per core) and/or numbers",
+    )
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args()
 
@@ -84,9 +90,16 @@ def main() -> None:
     query_texts = [question for question, _ in questions]
 
     plain = SentenceTransformer(args.model, device=args.device)
-    embedders = {
-        p: PassageEmbedder(model=args.model, device=args.device, precision=p) for p in args.precisions.split(",")
-    }
+    embedders = {}
+    for precision in args.precisions.split(","):
+        for workers in args.cpu_workers.split(","):
+            name = precision if workers == "auto" else f"{precision}, {workers} cpu worker(s)"
+            embedders[name] = PassageEmbedder(
+                model=args.model,
+                device=args.device,
+                precision=precision,
+                cpu_workers=None if workers == "auto" else int(workers),
+            )
     for embedder in embedders.values():
         embedder.warm_up()
         embedder.run(documents=documents[:8])

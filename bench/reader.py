@@ -7,6 +7,7 @@ reported as wall-clock passages/s and as CPU seconds per passage (robust when ot
 
     python bench/reader.py --data ../shared/data/squad2-dev-calibration.json --model DIR --limit 40
     python bench/reader.py --data ... --model DIR --limit 40 --precision auto,int8   # several docqa precisions
+    python bench/reader.py --data ... --model DIR --limit 40 --cpu-workers auto,1   # batches side by side or not
     python bench/reader.py --data ... --model DIR --limit 100 --precision-report   # fp32 vs bf16 vs int8
 """
 
@@ -80,7 +81,9 @@ def serve(which: str, model: str, data: Path, limit: int | None, device: str, ch
     if which.startswith("docqa:"):
         from docqa.components.reader import ExtractiveReader
 
-        reader = ExtractiveReader(model=model, device=device, precision=which.split(":")[1])
+        _, precision, workers = [*which.split(":"), "auto"][:3]
+        cpu_workers = None if workers == "auto" else int(workers)
+        reader = ExtractiveReader(model=model, device=device, precision=precision, cpu_workers=cpu_workers)
         reader.warm_up()
 
         def work(qs, docs):
@@ -141,7 +144,11 @@ def compare(args) -> list[dict]:
     questions, passages = load_workload(args.data, args.limit)
     chunks = math.ceil(len(questions) / args.chunk)
     context = multiprocessing.get_context("spawn")
-    readers = [f"docqa:{precision}" for precision in args.precision.split(",")]
+    readers = [
+        f"docqa:{precision}" if workers == "auto" else f"docqa:{precision}:{workers}"
+        for precision in args.precision.split(",")
+        for workers in args.cpu_workers.split(",")
+    ]
     readers += [] if args.skip_haystack else ["haystack"]
     children = []
     for which in readers:
@@ -271,6 +278,11 @@ def main() -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument(
         "--precision", default="auto", help="docqa reader precision(s), comma-separated, each measured (default: auto)"
+    )
+    parser.add_argument(
+        "--cpu-workers",
+        default="auto",
+        help="docqa reader cpu_workers, comma-separated, each measured: auto (one batch per core) and/or numbers",
     )
     parser.add_argument("--precisions", default="bf16,int8", help="compared with fp32 by --precision-report")
     parser.add_argument("--chunk", type=int, default=50, help="questions per alternating chunk (default 50)")

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from docqa.cpu_workers import map_in_workers, plan_workers
 from docqa.errors import ModelLoadError
 from docqa.hardware import default_cpu_precision
 from docqa.model_sources import first_line, looks_like_path, require_hub
@@ -209,6 +210,7 @@ def encode(
     texts: list[str],
     max_tokens_per_batch: int | None = None,
     progress_bar: bool = False,
+    workers: int | None = None,
 ) -> np.ndarray:
     """
     Embed ``texts`` with ``st_model``: normalised float32 vectors, one row per text, in input order.
@@ -218,6 +220,8 @@ def encode(
     :param max_tokens_per_batch: token budget of one forward pass (batch size x padded length); None:
         :func:`default_tokens_per_batch`.
     :param progress_bar: show a progress bar over the batches.
+    :param workers: batches embedded at once on the CPU, each on its share of torch's threads; None: one per
+        thread, up to 4 (:func:`docqa.cpu_workers.plan_workers`). Ignored on a GPU.
     """
     dim = embedding_dimension(st_model)
     if not texts:
@@ -230,16 +234,22 @@ def encode(
     out = np.empty((len(texts), dim), dtype=np.float32)
     budget = default_tokens_per_batch(st_model) if max_tokens_per_batch is None else max_tokens_per_batch
     batches = plan_batches([len(row["attention_mask"]) for row in rows], max(1, int(budget)))
+    workers, per_worker = plan_workers(device.type, workers)
+
+    def embed(batch: list[int]) -> None:
+        features = collate([rows[i] for i in batch], pad_id, side)
+        features = {k: v.to(device) for k, v in features.items()}
+        features.update(extra)
+        with torch.inference_mode():
+            vectors = st_model(features)["sentence_embedding"].float()
+            vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
+        out[batch] = vectors.cpu().numpy()
+
+    done = map_in_workers(embed, batches, workers, per_worker)
     if progress_bar:
         from tqdm import tqdm
 
-        batches = tqdm(batches, desc="Embedding passages", unit="batch")
-    with torch.inference_mode():
-        for batch in batches:
-            features = collate([rows[i] for i in batch], pad_id, side)
-            features = {k: v.to(device) for k, v in features.items()}
-            features.update(extra)
-            vectors = st_model(features)["sentence_embedding"].float()
-            vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
-            out[batch] = vectors.cpu().numpy()
+        done = tqdm(done, total=len(batches), desc="Embedding passages", unit="batch")
+    for _ in done:
+        pass
     return out

@@ -124,6 +124,16 @@ def test_token_batches_give_the_same_vectors_as_one_batch(tiny_st_dir, budget):
 
 
 @pytest.mark.unit
+def test_batches_spread_over_cpu_workers_give_the_same_vectors_in_order(tiny_st_dir):
+    documents = passages(TEXTS * 3)
+    one = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="fp32", max_tokens_per_batch=50, cpu_workers=1)
+    two = PassageEmbedder(model=tiny_st_dir, device="cpu", precision="fp32", max_tokens_per_batch=50, cpu_workers=2)
+    expected = vectors(one.run(documents=documents)["documents"])
+    np.testing.assert_allclose(vectors(two.run(documents=documents)["documents"]), expected, atol=FP32_ATOL)
+    assert len(embedding_backend.plan_batches([len(t.split()) + 2 for t in TEXTS * 3], 50)) > 2
+
+
+@pytest.mark.unit
 def test_batch_plan_respects_the_token_budget():
     lengths = [5, 40, 12, 12, 3, 40, 7, 25, 1, 9]
     batches = embedding_backend.plan_batches(lengths, 50)
@@ -247,7 +257,12 @@ def test_wrong_input_types_are_rejected():
 @pytest.mark.unit
 def test_yaml_round_trip_keeps_every_parameter():
     passage = PassageEmbedder(
-        model="/models/minilm", device="cuda:1", precision="bf16", max_tokens_per_batch=1234, progress_bar=True
+        model="/models/minilm",
+        device="cuda:1",
+        precision="bf16",
+        max_tokens_per_batch=1234,
+        progress_bar=True,
+        cpu_workers=3,
     )
     query = QueryEmbedder(model="some/model", device="cpu", precision="fp32")
     pipeline = Pipeline()

@@ -6,7 +6,13 @@ from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from docqa import hardware
 from docqa.components.reader import ExtractiveReader
-from docqa.quantization import FullRangeDynamicLinear, quantize_linear_layers
+from docqa.quantization import (
+    FullRangeDynamicLinear,
+    FusedProjections,
+    Projection,
+    fuse_projections,
+    quantize_linear_layers,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -76,8 +82,59 @@ def test_int8_reader_keeps_its_span_head_in_floating_point(tiny_roberta_dir):
     reader = ExtractiveReader(model=str(tiny_roberta_dir), device="cpu", precision="int8")
     reader.warm_up()
     assert type(reader._model.qa_outputs) is torch.nn.Linear
-    assert isinstance(reader._model.roberta.encoder.layer[0].attention.self.query, DynamicLinear)
+    attention = reader._model.roberta.encoder.layer[0].attention.self
+    assert type(attention.query) is Projection and isinstance(attention.fused_projections.linear, DynamicLinear)
     assert reader._budget == 2048
     full = ExtractiveReader(model=str(tiny_roberta_dir), device="cpu", precision="fp32")
     full.warm_up()
     assert full._budget == 4096
+
+
+def tiny_bert() -> torch.nn.Module:
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=50, hidden_size=48, num_hidden_layers=2, num_attention_heads=4, intermediate_size=96)
+    return BertModel(config).eval()
+
+
+def encode(model: torch.nn.Module) -> torch.Tensor:
+    torch.manual_seed(1)
+    ids = torch.randint(5, 50, (3, 20))
+    mask = torch.ones_like(ids)
+    mask[1, 12:] = 0
+    with torch.inference_mode():
+        return model(input_ids=ids, attention_mask=mask).last_hidden_state
+
+
+def test_fused_projections_give_the_same_outputs_in_fp32_and_int8():
+    fused = fuse_projections(tiny_bert())
+    attention = fused.encoder.layer[0].attention.self
+    assert [type(attention.query), type(attention.key), type(attention.value)] == [Projection] * 3
+    assert attention.fused_projections.linear.out_features == 3 * 48
+    assert not any(name.endswith(("query.weight", "key.weight", "value.weight")) for name in fused.state_dict())
+    torch.testing.assert_close(encode(fused), encode(tiny_bert()), atol=1e-5, rtol=1e-5)
+    assert attention.fused_projections._pending == {}, "every computed projection was handed out"
+
+    separate = quantize_linear_layers(tiny_bert(), fuse=False)
+    together = quantize_linear_layers(tiny_bert())
+    assert isinstance(together.encoder.layer[1].attention.self.fused_projections.linear, DynamicLinear)
+    torch.testing.assert_close(encode(together), encode(separate), atol=1e-5, rtol=1e-5)
+
+
+def test_interleaved_inputs_each_get_their_own_projections():
+    torch.manual_seed(0)
+    linears = [torch.nn.Linear(8, 8), torch.nn.Linear(8, 4), torch.nn.Linear(8, 8)]
+    fused = FusedProjections(linears)
+    first, second = torch.randn(5, 8), torch.randn(5, 8)
+    order = [(first, 0), (second, 0), (second, 1), (first, 1), (first, 2), (second, 2), (first, 0)]
+    with torch.no_grad():
+        for x, index in order:
+            torch.testing.assert_close(fused.output(x, index), linears[index](x))
+    assert set(fused._pending) == {id(first)}, "only the last, half-used input is still held"
+
+
+def test_kept_projections_are_not_fused():
+    model = fuse_projections(tiny_bert(), keep=["encoder.layer.0.attention.self.key"])
+    assert type(model.encoder.layer[0].attention.self.key) is torch.nn.Linear
+    assert type(model.encoder.layer[1].attention.self.key) is Projection

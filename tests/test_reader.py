@@ -230,6 +230,20 @@ def test_read_batch_equals_run_and_is_independent_of_batching(tiny_roberta_dir, 
             assert one[-1].query == many[-1].query
 
 
+def test_batches_spread_over_cpu_workers_give_the_same_answers(tiny_roberta_dir):
+    docs_per_question = [documents()[: 1 + n % 4] for n in range(len(QUESTIONS))]
+    results, scores = [], []
+    for workers in (1, 2):
+        reader = ExtractiveReader(model=str(tiny_roberta_dir), max_tokens_per_batch=128, cpu_workers=workers, **SMALL)
+        reader.warm_up()
+        assert reader._workers[0] == workers
+        answers = reader.read_batch(QUESTIONS, docs_per_question)
+        results.append([[(a.data, a.document_offset, a.document and a.document.id) for a in q] for q in answers])
+        scores.append([a.score for q in answers for a in q])
+    assert results[0] == results[1]
+    assert scores[0] == pytest.approx(scores[1], abs=1e-6)
+
+
 def test_page_number_of_the_answer(roberta_reader):
     content = "Page one text about Rollo.\fPage two: Zürich is the largest city.\fPage three: Water boils."
     document = Document(content=content, meta={"page_number": 4})
@@ -269,6 +283,7 @@ def test_yaml_round_trip_keeps_every_parameter(tiny_roberta_dir):
         "overlap_threshold": 0.3,
         "max_tokens_per_batch": 4096,
         "precision": "int8",
+        "cpu_workers": 2,
     }
     token = Secret.from_env_var("DOCQA_TEST_HF_TOKEN", strict=False)
     pipeline = Pipeline()
@@ -281,7 +296,7 @@ def test_yaml_round_trip_keeps_every_parameter(tiny_roberta_dir):
     nones = ExtractiveReader(overlap_threshold=None, model=None, device=None, max_tokens_per_batch=None, token=None)
     restored = ExtractiveReader.from_dict(nones.to_dict())
     assert (restored.overlap_threshold, restored.model, restored.device) == (None, None, None)
-    assert (restored.max_tokens_per_batch, restored.token) == (None, None)
+    assert (restored.max_tokens_per_batch, restored.cpu_workers, restored.token) == (None, None, None)
 
 
 def test_model_load_errors_are_one_line(tmp_path, monkeypatch):

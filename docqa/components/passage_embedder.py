@@ -23,6 +23,7 @@ class PassageEmbedder:
         precision: str = "auto",
         max_tokens_per_batch: int | None = None,
         progress_bar: bool = False,
+        cpu_workers: int | None = None,
     ) -> None:
         """
         :param model: sentence-transformers hub name or local directory; None means ``DOCQA_EMBEDDING_MODEL``.
@@ -32,12 +33,15 @@ class PassageEmbedder:
         :param max_tokens_per_batch: token budget of one forward pass (batch size x padded length); None: the
             measured best for the precision in use (4096 tokens, 2048 in int8).
         :param progress_bar: show a progress bar while embedding.
+        :param cpu_workers: batches embedded at once on the CPU, each on its share of the cores; None: one per core
+            up to 4 (faster than one batch over all cores; bench/RESULTS.md), 1: one batch at a time.
         """
         self.model = model
         self.device = device
         self.precision = precision
         self.max_tokens_per_batch = max_tokens_per_batch
         self.progress_bar = progress_bar
+        self.cpu_workers = cpu_workers
         self._model: Any = None
 
     def warm_up(self) -> None:
@@ -68,7 +72,9 @@ class PassageEmbedder:
         from docqa.embedding_backend import encode
 
         self.warm_up()
-        embeddings = encode(self._model, self._preprocess(documents), self.max_tokens_per_batch, self.progress_bar)
+        embeddings = encode(
+            self._model, self._preprocess(documents), self.max_tokens_per_batch, self.progress_bar, self.cpu_workers
+        )
         return {"documents": self._postprocess(documents, embeddings)}
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +86,7 @@ class PassageEmbedder:
             precision=self.precision,
             max_tokens_per_batch=self.max_tokens_per_batch,
             progress_bar=self.progress_bar,
+            cpu_workers=self.cpu_workers,
         )
 
     @classmethod

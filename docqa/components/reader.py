@@ -10,6 +10,7 @@ import numpy as np
 from haystack import Document, ExtractedAnswer, component, default_from_dict, default_to_dict
 from haystack.utils import Secret, deserialize_secrets_inplace
 
+from docqa.cpu_workers import map_in_workers, plan_workers
 from docqa.errors import ModelLoadError
 from docqa.hardware import default_cpu_precision
 from docqa.model_sources import first_line, looks_like_path, require_hub
@@ -79,6 +80,7 @@ class ExtractiveReader:
         overlap_threshold: float | None = 0.01,
         max_tokens_per_batch: int | None = None,
         precision: str = "auto",
+        cpu_workers: int | None = None,
         token: Secret | None = Secret.from_env_var(["HF_API_TOKEN", "HF_TOKEN"], strict=False),  # noqa: B008
     ) -> None:
         """
@@ -98,16 +100,20 @@ class ExtractiveReader:
             (2048 in int8; faster there than larger batches, measured), 32768 on a GPU.
         :param precision: "auto" (bf16, else fp16, on CUDA; bf16 on CPUs with native bf16, else fp32), "fp32",
             "bf16", "fp16" or "int8" (dynamic quantisation, CPU only).
+        :param cpu_workers: batches read at once on the CPU, each on its share of the cores; None: one per core up
+            to 4 (faster than one batch over all cores; bench/RESULTS.md), 1: one batch at a time.
         :param token: Hugging Face token for private models.
         """
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         if (
-            min(top_k, max_seq_len, max_query_length, max_answer_length, max_tokens_per_batch or 1) < 1
+            min(top_k, max_seq_len, max_query_length, max_answer_length, max_tokens_per_batch or 1, cpu_workers or 1)
+            < 1
             or doc_stride < 0
         ):
             raise ValueError(
-                "top_k, max_seq_len, max_query_length, max_answer_length, max_tokens_per_batch must be >= 1"
+                "top_k, max_seq_len, max_query_length, max_answer_length, max_tokens_per_batch and cpu_workers "
+                "must be >= 1"
             )
         if max_seq_len - max_query_length - 4 <= doc_stride:
             raise ValueError("max_seq_len must exceed max_query_length + doc_stride + 4 special tokens")
@@ -122,6 +128,7 @@ class ExtractiveReader:
         self.overlap_threshold = overlap_threshold
         self.max_tokens_per_batch = max_tokens_per_batch
         self.precision = precision
+        self.cpu_workers = cpu_workers
         self.token = token
         self._model: Any = None
         self._pair_tokenizer: Any = None
@@ -130,6 +137,7 @@ class ExtractiveReader:
         self._use_type_ids = False
         self._pad_id = 0
         self._budget = 0
+        self._workers = (1, 1)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize every init parameter."""
@@ -146,6 +154,7 @@ class ExtractiveReader:
             overlap_threshold=self.overlap_threshold,
             max_tokens_per_batch=self.max_tokens_per_batch,
             precision=self.precision,
+            cpu_workers=self.cpu_workers,
             token=self.token.to_dict() if self.token else None,
         )
 
@@ -217,6 +226,7 @@ class ExtractiveReader:
         self._question_tokenizer = question
         self._torch_device = device
         self._budget = self.max_tokens_per_batch or _default_budget(device.type, precision)
+        self._workers = plan_workers(device.type, self.cpu_workers)
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._use_type_ids = (
             "token_type_ids" in tokenizer.model_input_names and getattr(model.config, "type_vocab_size", 1) > 1
@@ -384,11 +394,11 @@ class ExtractiveReader:
 
         windows = self._preprocess(queries, documents)
         k = max(20, 2 * top_k)
-        order: list[int] = []
-        outputs = []
-        for batch in self._batches(windows):
-            order.extend(batch)
-            outputs.append(self._forward(windows, batch, max_answer_length, k))
+        batches = list(self._batches(windows))
+        order = [index for batch in batches for index in batch]
+        outputs = list(
+            map_in_workers(lambda batch: self._forward(windows, batch, max_answer_length, k), batches, *self._workers)
+        )
         if not outputs:
             return [
                 self._postprocess(query, docs, [], None, top_k, threshold)
