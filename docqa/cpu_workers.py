@@ -45,7 +45,7 @@ def map_in_workers(
     threads; results come in the order of ``items``.
 
     ``function`` runs in a worker thread: it must enter ``torch.inference_mode()`` itself (a per-thread mode). The
-    caller's own torch thread count is the same afterwards.
+    caller's torch thread count, and the one threads started later get, are the same afterwards.
     """
     import torch
 
@@ -63,5 +63,5 @@ def map_in_workers(
         ) as pool:
             yield from pool.map(function, items)
     finally:
-        if torch.get_num_threads() != caller_threads:
-            torch.set_num_threads(caller_threads)
+        # torch also keeps the last count set by any thread as the one new threads start with
+        torch.set_num_threads(caller_threads)

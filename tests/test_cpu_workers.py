@@ -43,6 +43,11 @@ def test_workers_run_at_once_on_their_own_torch_thread_count():
 
     assert list(map_in_workers(work, [0, 1], workers=2, threads_per_worker=1)) == [1, 1]
     assert torch.get_num_threads() == caller_threads
+    started_later: list[int] = []
+    thread = threading.Thread(target=lambda: started_later.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    assert started_later == [caller_threads], "a thread started afterwards gets the caller's count, not the workers'"
 
 
 def test_one_worker_runs_in_the_calling_thread():
