@@ -58,10 +58,17 @@ def map_in_workers(
         with ThreadPoolExecutor(
             min(workers, len(items)),
             thread_name_prefix="docqa-cpu",
-            initializer=torch.set_num_threads,
+            initializer=_set_worker_threads,
             initargs=(threads_per_worker,),
         ) as pool:
             yield from pool.map(function, items)
     finally:
         # torch also keeps the last count set by any thread as the one new threads start with
         torch.set_num_threads(caller_threads)
+
+
+def _set_worker_threads(threads: int) -> None:
+    import torch
+
+    torch.get_num_threads()  # torch's first use in a thread sets its count from the process-wide one: do it first
+    torch.set_num_threads(threads)
