@@ -17,6 +17,7 @@ from docqa.cpu_workers import map_in_workers, plan_workers
 from docqa.errors import ModelLoadError
 from docqa.hardware import default_cpu_precision
 from docqa.model_sources import first_line, looks_like_path, require_hub
+from docqa.shapes import padded_width
 
 logger = logging.getLogger(__name__)
 
@@ -180,9 +181,11 @@ def plan_batches(lengths: list[int], max_tokens_per_batch: int) -> list[list[int
     return batches
 
 
-def collate(rows: list[dict[str, torch.Tensor]], pad_token_id: int, padding_side: str = "right") -> dict:
-    """Pad the rows of one batch to the longest of them."""
-    longest = max(len(row["attention_mask"]) for row in rows)
+def collate(
+    rows: list[dict[str, torch.Tensor]], pad_token_id: int, padding_side: str = "right", width: int | None = None
+) -> dict:
+    """Pad the rows of one batch to ``width`` tokens (None: the longest row's)."""
+    longest = max(len(row["attention_mask"]) for row in rows) if width is None else width
     batch = {}
     for key in rows[0]:
         pad = pad_token_id if key == "input_ids" else 0
@@ -233,11 +236,13 @@ def encode(
     device = st_model.device
     out = np.empty((len(texts), dim), dtype=np.float32)
     budget = default_tokens_per_batch(st_model) if max_tokens_per_batch is None else max_tokens_per_batch
-    batches = plan_batches([len(row["attention_mask"]) for row in rows], max(1, int(budget)))
+    limit = getattr(st_model, "max_seq_length", None)
+    widths = [padded_width(len(row["attention_mask"]), limit) for row in rows]
+    batches = plan_batches(widths, max(1, int(budget)))
     workers, per_worker = plan_workers(device.type, workers)
 
     def embed(batch: list[int]) -> None:
-        features = collate([rows[i] for i in batch], pad_id, side)
+        features = collate([rows[i] for i in batch], pad_id, side, widths[batch[0]])
         features = {k: v.to(device) for k, v in features.items()}
         features.update(extra)
         with torch.inference_mode():

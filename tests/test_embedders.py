@@ -7,7 +7,7 @@ import pytest
 import torch
 from haystack import Document, Pipeline
 
-from docqa import embedding_backend
+from docqa import embedding_backend, shapes
 from docqa.components.passage_embedder import PassageEmbedder
 from docqa.components.query_embedder import QueryEmbedder
 from docqa.errors import ModelLoadError
@@ -131,6 +131,27 @@ def test_batches_spread_over_cpu_workers_give_the_same_vectors_in_order(tiny_st_
     expected = vectors(one.run(documents=documents)["documents"])
     np.testing.assert_allclose(vectors(two.run(documents=documents)["documents"]), expected, atol=FP32_ATOL)
     assert len(embedding_backend.plan_batches([len(t.split()) + 2 for t in TEXTS * 3], 50)) > 2
+
+
+@pytest.mark.unit
+def test_batches_are_padded_to_few_widths_without_changing_vectors(tiny_st_dir, monkeypatch):
+    texts = [" ".join(TEXTS[n % len(TEXTS)].split()[: 3 + n]) for n in range(30)]
+    model = embedding_backend.load_model(tiny_st_dir, "cpu", "fp32")
+    collate, found, widths = embedding_backend.collate, {}, {}
+    for multiple in (1, 16):
+        seen = widths[multiple] = set()
+
+        def spy(*args, seen=seen, **kwargs):
+            batch = collate(*args, **kwargs)
+            seen.add(batch["input_ids"].shape[1])
+            return batch
+
+        monkeypatch.setattr(shapes, "PAD_TO_MULTIPLE_OF", multiple)
+        monkeypatch.setattr(embedding_backend, "collate", spy)
+        found[multiple] = embedding_backend.encode(model, texts, max_tokens_per_batch=60)
+    np.testing.assert_allclose(found[16], found[1], atol=FP32_ATOL)
+    assert all(width % 16 == 0 or width == model.max_seq_length for width in widths[16])
+    assert len(widths[16]) < len(widths[1])
 
 
 @pytest.mark.unit

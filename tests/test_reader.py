@@ -9,6 +9,7 @@ from haystack import Document, Pipeline
 from haystack.utils import Secret
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
+from docqa import shapes
 from docqa.components import reader as reader_module
 from docqa.components.reader import ExtractiveReader
 from docqa.errors import ModelLoadError
@@ -242,6 +243,25 @@ def test_batches_spread_over_cpu_workers_give_the_same_answers(tiny_roberta_dir)
         scores.append([a.score for q in answers for a in q])
     assert results[0] == results[1]
     assert scores[0] == pytest.approx(scores[1], abs=1e-6)
+
+
+def test_batches_are_padded_to_few_widths_without_changing_answers(tiny_roberta_dir, monkeypatch):
+    docs_per_question = [documents()[: 1 + n % 4] for n in range(len(QUESTIONS))]
+    found, widths = {}, {}
+    for multiple in (1, 16):
+        monkeypatch.setattr(shapes, "PAD_TO_MULTIPLE_OF", multiple)
+        reader = ExtractiveReader(model=str(tiny_roberta_dir), max_tokens_per_batch=128, **SMALL)
+        reader.warm_up()
+        seen = widths[multiple] = set()
+        hook = reader._model.register_forward_pre_hook(
+            lambda _, args, kwargs, seen=seen: seen.add(kwargs["input_ids"].shape[1]), with_kwargs=True
+        )
+        answers = reader.read_batch(QUESTIONS, docs_per_question)
+        hook.remove()
+        found[multiple] = [[(a.data, a.document_offset, round(a.score, 5)) for a in q] for q in answers]
+    assert found[16] == found[1]
+    assert all(width % 16 == 0 or width == SMALL["max_seq_len"] for width in widths[16])
+    assert len(widths[16]) < len(widths[1])
 
 
 def test_page_number_of_the_answer(roberta_reader):

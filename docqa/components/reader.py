@@ -15,6 +15,7 @@ from docqa.errors import ModelLoadError
 from docqa.hardware import default_cpu_precision
 from docqa.model_sources import first_line, looks_like_path, require_hub
 from docqa.settings import get_settings
+from docqa.shapes import padded_width
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 # Default token budgets per forward pass (bench/RESULTS.md: on CPU 4096 beats 16384 by ~20%, and int8 runs ~10%
@@ -327,21 +328,21 @@ class ExtractiveReader:
         return query[: encoding.offsets[self.max_query_length - 1][1]]
 
     def _batches(self, windows: list[_Window]) -> Iterator[list[int]]:
-        """Window indices grouped by the token budget, longest first, each batch padded to its own longest."""
+        """Window indices grouped by the token budget, longest first, each batch padded to its longest's width."""
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].encoding.ids), reverse=True)
         position = 0
         while position < len(order):
-            longest = len(windows[order[position]].encoding.ids)
+            longest = padded_width(len(windows[order[position]].encoding.ids), self.max_seq_len)
             size = max(1, self._budget // longest)
             yield order[position : position + size]
             position += size
 
     def _inputs(self, windows: list[_Window], batch: list[int]) -> tuple[dict[str, Any], Any]:
-        """Model inputs of one batch padded to its longest window, and the passage bounds ``(2, B)``, on the device."""
+        """Model inputs of one batch padded to its width, and the passage bounds ``(2, B)``, on the device."""
         import torch
 
         device = self._torch_device
-        width = len(windows[batch[0]].encoding.ids)
+        width = padded_width(len(windows[batch[0]].encoding.ids), self.max_seq_len)
         ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
         lengths = np.empty(len(batch), dtype=np.int64)
         bounds = np.empty((2, len(batch)), dtype=np.int64)
