@@ -1,9 +1,8 @@
 """Streamlit page: ask a question of the indexed documents. Run with ``streamlit run app.py``."""
 
-import html
-
 import streamlit as st
 
+from docqa.answer_html import answer_html
 from docqa.ask import QuestionAnswering
 from docqa.commands.ask import NO_ANSWER_TEXT
 from docqa.errors import DocqaError
@@ -16,15 +15,6 @@ def question_answering() -> QuestionAnswering:
     qa = QuestionAnswering()
     qa.warm_up()
     return qa
-
-
-def highlighted(context: str, start: int, end: int) -> str:
-    """The passage as HTML with the answer marked."""
-    return (
-        html.escape(context[:start])
-        + f"<mark><b>{html.escape(context[start:end])}</b></mark>"
-        + html.escape(context[end:])
-    )
 
 
 def main() -> None:
@@ -49,11 +39,8 @@ def main() -> None:
         if result.answers:
             st.caption("Closest spans, below the no-answer threshold:")
     for answer in result.answers:
-        page = f", page {answer.page}" if answer.page is not None else ""
         with st.container(border=True):
-            st.markdown(f"**{html.escape(answer.text)}** — score {answer.score:.2f}")
-            st.caption(f"{answer.source}{page}")
-            st.markdown(highlighted(answer.context, answer.start, answer.end), unsafe_allow_html=True)
+            st.html(answer_html(answer))
     if result.documents:
         with st.expander(f"{len(result.documents)} passages searched"):
             for document in result.documents:

@@ -14,6 +14,11 @@ from docqa.settings import Settings, get_settings
 from docqa.stores import describe_store
 
 
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace, line breaks included, as one space: how answers are displayed."""
+    return " ".join(text.split())
+
+
 @dataclass
 class Answer:
     """One answer span, located in its passage and its source file."""

@@ -182,9 +182,9 @@ def ask_on_page(question: str):
 
 def test_page_shows_answers_with_sources(page_env):
     page = ask_on_page("When was the Farrow Point Lighthouse first lit?")
-    captions = [caption.value for caption in page.caption]
-    assert any(str(SAMPLE) in caption for caption in captions)
-    assert any("<mark>" in block.value for block in page.markdown)
+    blocks = [block.value for block in page.html]
+    assert blocks and all("<mark><b>" in block for block in blocks)
+    assert any(str(SAMPLE) in block for block in blocks)
     assert any(str(SAMPLE / "farrow_point_lighthouse.txt") in line.value for line in page.text)
 
 

@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from docqa.ask import AskResult, QuestionAnswering
+from docqa.ask import AskResult, QuestionAnswering, one_line
 from docqa.errors import UsageError
 from docqa.pipelines import QUERY_PIPELINE
 
@@ -27,7 +27,7 @@ def highlight(context: str, start: int, end: int, width: int = 160) -> str:
     prefix = "…" if left > 0 else ""
     suffix = "…" if right < len(context) else ""
     snippet = f"{context[left:start]}»{context[start:end]}«{context[end:right]}"
-    return prefix + " ".join(snippet.split()) + suffix
+    return prefix + one_line(snippet) + suffix
 
 
 def format_result(result: AskResult) -> str:
@@ -39,12 +39,14 @@ def format_result(result: AskResult) -> str:
             lines.append(f"  (no-answer confidence {result.no_answer_score:.2f})")
         if result.answers:
             best = result.answers[0]
-            lines.append(f"  Closest span, below the threshold: {best.text!r} ({best.score:.2f}) in {best.source}")
+            lines.append(
+                f"  Closest span, below the threshold: {one_line(best.text)!r} ({best.score:.2f}) in {best.source}"
+            )
         return "\n".join(lines)
     for rank, answer in enumerate(result.answers, start=1):
         page = f", page {answer.page}" if answer.page is not None else ""
         label = "Answer" if rank == 1 else f"  #{rank}"
-        lines.append(f"{label}: {answer.text}  (score {answer.score:.2f})")
+        lines.append(f"{label}: {one_line(answer.text)}  (score {answer.score:.2f})")
         lines.append(f"    source: {answer.source}{page}")
         lines.append(f"    {highlight(answer.context, answer.start, answer.end)}")
     return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""HTML of answers for the web page.
+
+Document text is escaped and shown exactly as written: a passage with ``$40 and $50``, ``*`` or ``#`` must not turn
+into LaTeX, emphasis or a heading, as it would through Markdown.
+"""
+
+import html
+
+from docqa.ask import Answer, one_line
+
+
+def passage_html(context: str, start: int, end: int) -> str:
+    """The passage with the answer ``context[start:end]`` marked."""
+    return (
+        "<p>"
+        + html.escape(context[:start])
+        + f"<mark><b>{html.escape(context[start:end])}</b></mark>"
+        + html.escape(context[end:])
+        + "</p>"
+    )
+
+
+def answer_html(answer: Answer) -> str:
+    """One answer: its text and score, its source (file and page), and its passage with the answer marked."""
+    page = f", page {answer.page}" if answer.page is not None else ""
+    source = html.escape(f"{answer.source or 'unknown source'}{page}")
+    return (
+        f"<p><b>{html.escape(one_line(answer.text))}</b> — score {answer.score:.2f}</p>"
+        f'<p style="opacity: 0.7; font-size: 0.875em">{source}</p>'
+        + passage_html(answer.context, answer.start, answer.end)
+    )

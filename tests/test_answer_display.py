@@ -1,0 +1,100 @@
+"""How answers are shown: the CLI's text and the page's HTML keep document text literal."""
+
+import html
+from html.parser import HTMLParser
+
+import pytest
+
+from docqa.answer_html import answer_html, passage_html
+from docqa.ask import Answer, AskResult, one_line
+from docqa.commands.ask import NO_ANSWER_TEXT, format_result, highlight
+
+pytestmark = pytest.mark.unit
+
+
+class _Text(HTMLParser):
+    """The visible text of an HTML fragment, and the text inside <mark>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text, self.marked, self._in_mark = [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        self._in_mark |= tag == "mark"
+
+    def handle_endtag(self, tag):
+        self._in_mark &= tag != "mark"
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._in_mark:
+            self.marked.append(data)
+
+
+def _parse(fragment: str) -> _Text:
+    parser = _Text()
+    parser.feed(fragment)
+    return parser
+
+
+def _answer(text, context, start, source="/docs/a_b_c.pdf", page=2, score=0.91):
+    return Answer(text=text, score=score, source=source, page=page, start=start, end=start + len(text), context=context)
+
+
+def test_one_line_collapses_line_breaks_and_runs_of_spaces():
+    assert one_line("\nThe most planted\n  apple ") == "The most planted apple"
+
+
+def test_passage_html_marks_exactly_the_answer_and_escapes_markup():
+    context = "Fees: $40 and $50 <script>alert(1)</script> *net* # total"
+    start = context.index("$40")
+    parsed = _parse(passage_html(context, start, start + len("$40 and $50")))
+    assert "".join(parsed.marked) == "$40 and $50"
+    assert "".join(parsed.text) == context
+    assert "<script>" not in passage_html(context, 0, 4)
+
+
+def test_answer_html_shows_text_score_source_and_page():
+    context = "Paid 400 silver daler\nfor the work & more."
+    answer = _answer("400 silver daler\nfor", context, context.index("400"), source="/docs/x<y>.html", page=3)
+    fragment = answer_html(answer)
+    text = "".join(_parse(fragment).text)
+    assert "400 silver daler for — score 0.91" in text
+    assert "/docs/x<y>.html, page 3" in text
+    assert html.escape("x<y>") in fragment
+    assert "".join(_parse(fragment).marked) == "400 silver daler\nfor"
+
+
+def test_answer_html_without_page_or_source():
+    answer = _answer("it", "it is", 0, source=None, page=None)
+    text = "".join(_parse(answer_html(answer)).text)
+    assert "unknown source" in text and "page" not in text
+
+
+def test_highlight_cuts_around_the_answer_and_keeps_one_line():
+    context = "a" * 200 + " the\nanswer " + "b" * 200
+    start = context.index("the")
+    snippet = highlight(context, start, start + len("the\nanswer"))
+    assert snippet.startswith("…") and snippet.endswith("…")
+    assert "»the answer«" in snippet and "\n" not in snippet
+    assert len(snippet) < 200
+
+
+def test_format_result_lists_answers_on_one_line_each_with_source_and_page():
+    context = "Members harvested 3,150\ntonnes of apples."
+    answer = _answer("3,150\ntonnes", context, context.index("3,150"))
+    result = AskResult(query="q", no_answer=False, no_answer_score=0.1, answers=[answer])
+    lines = format_result(result).splitlines()
+    assert lines[0] == "Answer: 3,150 tonnes  (score 0.91)"
+    assert lines[1] == "    source: /docs/a_b_c.pdf, page 2"
+    assert "»3,150 tonnes«" in lines[2]
+
+
+def test_format_result_no_answer_names_the_closest_span():
+    result = AskResult(
+        query="q", no_answer=True, no_answer_score=0.8, answers=[_answer("a\nb", "x a\nb y", 2, page=None)]
+    )
+    text = format_result(result)
+    assert text.splitlines()[0] == NO_ANSWER_TEXT
+    assert "(no-answer confidence 0.80)" in text
+    assert "Closest span, below the threshold: 'a b' (0.91) in /docs/a_b_c.pdf" in text
