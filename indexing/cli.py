@@ -2,16 +2,22 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from docqa.cli import OneLineParser, quiet_libraries
 from docqa.errors import DocqaError
 from indexing.files import SUPPORTED_EXTENSIONS, discover_files
 
 
+def program_name() -> str:
+    """How the user started the command: ``docqa-index`` (the installed script) or ``python -m indexing``."""
+    return "docqa-index" if Path(sys.argv[0]).name == "docqa-index" else "python -m indexing"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = OneLineParser(
-        prog="python -m indexing",
+        prog=program_name(),
         description=(
             f"Index files and folders (recursively) of {', '.join(SUPPORTED_EXTENSIONS)} into the document store "
             "chosen by DOCQA_STORE. Unchanged files are skipped; changed files replace their old passages."

