@@ -43,6 +43,8 @@ def read_questions(path: str | Path) -> list[QuestionRow]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise DatasetError(str(path), "is not UTF-8 text; save the questions as UTF-8") from error
+    if "\x00" in text:
+        raise DatasetError(str(path), "is a binary file, not text; give a .csv, .jsonl or .txt file of questions")
     if not text.strip():
         raise DatasetError(str(path), "is empty; put one question per row")
     suffix = path.suffix.lower()
@@ -61,20 +63,58 @@ def read_questions(path: str | Path) -> list[QuestionRow]:
     return rows
 
 
+class _CountedLines:
+    """The lines of a text, counting those handed out (the csv module does not count the lines of a broken record)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.count = 0
+
+    def __iter__(self) -> "_CountedLines":
+        return self
+
+    def __next__(self) -> str:
+        if self.count >= len(self.lines):
+            raise StopIteration
+        self.count += 1
+        return self.lines[self.count - 1]
+
+    def next_nonblank(self) -> int:
+        """The number of the first non-blank line after those handed out (where the next record starts)."""
+        number = self.count + 1
+        while number <= len(self.lines) and not self.lines[number - 1].strip():
+            number += 1
+        return number
+
+
+def _csv_problem(line: int, error: csv.Error) -> str:
+    if "unexpected end of data" in str(error):
+        return f'line {line}: broken CSV, a quoted field opened here is never closed (a " without its closing ")'
+    return f"line {line}: broken CSV ({error})"
+
+
 def _read_csv(path: Path, text: str) -> list[QuestionRow]:
-    reader = csv.DictReader(text.splitlines(), strict=True)
-    fields = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    lines = _CountedLines(text.splitlines())
+    reader = csv.DictReader(lines, strict=True)
+    try:
+        fields = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    except csv.Error as error:
+        raise DatasetError(str(path), _csv_problem(1, error)) from error
     if "question" not in fields:
         raise DatasetError(str(path), "has no 'question' column in its header row")
     rows = []
-    try:
-        for record in reader:
-            if None in record or None in record.values():
-                raise DatasetError(str(path), f"line {reader.line_num} has another number of fields than the header")
-            values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
-            rows.append(QuestionRow(values.get("id") or str(len(rows) + 1), values["question"]))
-    except csv.Error as error:
-        raise DatasetError(str(path), f"line {reader.line_num}: broken CSV ({error})") from error
+    while True:
+        first_line = lines.next_nonblank()
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise DatasetError(str(path), _csv_problem(first_line, error)) from error
+        if None in record or None in record.values():
+            raise DatasetError(str(path), f"line {first_line} has another number of fields than the header")
+        values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
+        rows.append(QuestionRow(values.get("id") or str(len(rows) + 1), values["question"]))
     return rows
 
 

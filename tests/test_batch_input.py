@@ -34,7 +34,14 @@ def test_jsonl_and_txt(tmp_path):
         ("q.csv", "", "is empty"),
         ("q.csv", "id,text\n1,Who?\n", "no 'question' column"),
         ("q.csv", "id,question\n1,Who?,extra\n", "line 2 has another number of fields"),
-        ("q.csv", 'id,question\n1,"Who?\n', "broken CSV"),
+        ("q.csv", 'id,question\n1,"Who?\n', "line 2: broken CSV, a quoted field opened here is never closed"),
+        (
+            "q.csv",
+            'id,question\n1,Who?\n\n2,"Why?\n3,How?\n',
+            "line 4: broken CSV, a quoted field opened here is never closed",
+        ),
+        ("q.csv", 'id,question\n1,"Who" said?\n', "line 2: broken CSV (',' expected after '\"')"),
+        ("q.csv", 'id,question\n1,"Who?\nWhom?"\n2,Why?,x\n', "line 4 has another number of fields"),
         ("q.jsonl", '{"question": "ok"}\n{broken\n', "line 2 is not valid JSON"),
         ("q.jsonl", '{"q": "no"}\n', "line 1 has no string field 'question'"),
         ("q.xlsx", "data", "unsupported question file type .xlsx"),
@@ -55,6 +62,14 @@ def test_binary_question_file(tmp_path):
     path = tmp_path / "q.csv"
     path.write_bytes(b"\xff\xfe\x00\x81binary")
     with pytest.raises(DatasetError, match="not UTF-8"):
+        read_questions(path)
+
+
+@pytest.mark.parametrize("name", ["q.txt", "q.csv", "q.jsonl"])
+def test_binary_question_file_that_decodes_as_utf8(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"question\n\x00\x01\x02PK\x03\x04 data")
+    with pytest.raises(DatasetError, match="is a binary file, not text"):
         read_questions(path)
 
 
