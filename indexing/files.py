@@ -1,6 +1,8 @@
 """Finding the files to index and rejecting, with a reason, those that cannot be converted."""
 
+import codecs
 import io
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +11,16 @@ from docqa.errors import InputPathError, NoDocumentsFoundError
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 TEXT_EXTENSIONS = (".txt", ".md", ".html", ".htm")
+# Plain-text files whose encoding docqa detects and hands to the converter (HTML declares its own).
+DECODED_EXTENSIONS = (".txt", ".md")
 _SNIFF_BYTES = 1 << 16
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass
@@ -80,17 +91,76 @@ def unreadable_reason(path: Path) -> str | None:
     return None
 
 
+def text_encoding(data: bytes) -> str | None:
+    """
+    The encoding of a text file's bytes: its byte-order mark's; else UTF-8 when the bytes are UTF-8; else, among the
+    legacy code pages charset-normalizer finds least garbled, the one whose text has the fewest symbols inside words
+    (``zosta³a`` is Polish read as Windows-1252), Windows code pages first and Windows-1252 (older Western European
+    files) first of all: the detector alone takes Spanish for Central European and Polish for Western European.
+
+    :returns: a codec name, or None for binary data (NUL bytes) or bytes that no encoding reads as text.
+    """
+    for mark, encoding in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            return encoding
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        return None
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    results = list(from_bytes(data))
+    western = from_bytes(data, cp_isolation=["cp1252"]).best()
+    if western is not None:
+        results.append(western)
+    if not results:
+        return None
+    least_chaos = min(result.chaos for result in results)
+    candidates = list(dict.fromkeys(result.encoding for result in results if result.chaos <= least_chaos))
+
+    def rank(encoding: str) -> tuple[int, int, int]:
+        preference = 0 if encoding == "cp1252" else 1 if encoding.startswith("cp125") else 2
+        return _symbols_inside_words(data.decode(encoding)), preference, candidates.index(encoding)
+
+    return min(candidates, key=rank)
+
+
+def _symbols_inside_words(text: str) -> int:
+    def letter(char: str) -> bool:
+        return unicodedata.category(char)[0] in "LM"
+
+    return sum(
+        1
+        for before, char, after in zip(text, text[1:], text[2:], strict=False)
+        if letter(before) and letter(after) and not letter(char) and not char.isspace() and char not in "'’-‐.·"
+    )
+
+
+def file_text_encoding(path: Path) -> str | None:
+    """:func:`text_encoding` of a ``.txt`` or ``.md`` file; None for other types (their converters decode them)."""
+    if path.suffix.lower() not in DECODED_EXTENSIONS:
+        return None
+    return text_encoding(path.read_bytes())
+
+
 def _text_reason(path: Path) -> str | None:
     data = path.read_bytes()
-    if b"\x00" in data[:_SNIFF_BYTES]:
-        return "binary file, not text (contains NUL bytes)"
-    if path.suffix.lower() in (".txt", ".md"):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            return f"not UTF-8 text (undecodable byte at offset {error.start})"
-        if not text.strip():
-            return "no text (only white space)"
+    if path.suffix.lower() not in DECODED_EXTENSIONS:
+        return "binary file, not text (contains NUL bytes)" if b"\x00" in data[:_SNIFF_BYTES] else None
+    encoding = text_encoding(data)
+    if encoding is None:
+        if b"\x00" in data[:_SNIFF_BYTES]:
+            return "binary file, not text (contains NUL bytes)"
+        return "not text in UTF-8 or any encoding recognised; save it as UTF-8"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        return f"not valid {encoding} text (undecodable byte at offset {error.start}); save it as UTF-8"
+    if not text.lstrip("\ufeff").strip():
+        return "no text (only white space)"
     return None
 
 

@@ -16,7 +16,7 @@ from docqa.errors import DocqaError, EmbeddingDimensionError, PipelineFileError
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.settings import get_settings
 from docqa.stores import describe_store
-from indexing.files import Discovery, discover_files, unreadable_reason
+from indexing.files import Discovery, discover_files, file_text_encoding, unreadable_reason
 from indexing.passages import file_sha256
 
 NO_TEXT = "no text could be extracted"
@@ -255,7 +255,11 @@ def index_paths(
 
 
 def _source_meta(path: Path, sha: str) -> dict[str, str]:
-    return {"file_path": str(path), "file_sha256": sha}
+    meta = {"file_path": str(path), "file_sha256": sha}
+    encoding = file_text_encoding(path)
+    if encoding:
+        meta["encoding"] = encoding
+    return meta
 
 
 def _unchanged(stored: list[Document], sha: str) -> bool:

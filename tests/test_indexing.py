@@ -16,6 +16,7 @@ from haystack import Document, Pipeline
 
 from docqa.components.document_writer import StoreWriter
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
+from indexing.files import text_encoding, unreadable_reason
 from indexing.passages import PassageMetadata, passage_id
 from indexing.run import Indexer
 from indexing.splitting import MAX_WORDS, OVERLAP_WORDS, split_into_passages
@@ -264,6 +265,53 @@ def test_each_format_gives_passages_with_meta_offsets_and_pdf_pages(env, corpus)
     assert "75 degrees" in by_name["tea.md"][0].content and "**" not in by_name["tea.md"][0].content
     assert "Halvard Rusk" in by_name["bridge.html"][0].content and "<p>" not in by_name["bridge.html"][0].content
     assert "3 November" in by_name["move.docx"][0].content
+
+
+LEGACY_TEXTS = {
+    "cp1252": "El puerto de España recibió más de tres millones de pasajeros el año pasado, según el informe de la "
+    "autoridad portuaria. La señora Muñoz dirigió la inauguración.",
+    "cp1251": "Договор аренды был подписан третьего марта; арендная плата составляет сорок тысяч рублей в месяц.",
+    "cp1250": "Umowa została podpisana trzeciego marca; czynsz wynosi czterdzieści tysięcy złotych miesięcznie.",
+    "cp1253": "Η σύμβαση υπογράφηκε στις τρεις Μαρτίου και το ενοίκιο είναι σαράντα χιλιάδες ευρώ.",
+    "cp932": "契約は三月三日に署名されました。家賃は月額四万円です。",
+}
+
+
+@pytest.mark.unit
+def test_text_encoding_reads_marks_utf8_and_legacy_code_pages():
+    text = "Fee: 40 € for the café"
+    assert text_encoding(text.encode("utf-8")) == "utf-8"
+    assert text_encoding(text.encode("utf-8-sig")) == "utf-8-sig"
+    assert text_encoding(text.encode("utf-16")) == "utf-16"
+    assert text_encoding(text.encode("utf-32")) == "utf-32"
+    assert text_encoding(text.encode("cp1252")) == "cp1252"
+    for encoding, legacy in LEGACY_TEXTS.items():
+        found = text_encoding(legacy.encode(encoding))
+        assert legacy.encode(encoding).decode(found) == legacy, (encoding, found)
+    assert text_encoding(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") is None
+    assert text_encoding(bytes(range(1, 256)) * 8) is None
+
+
+@pytest.mark.slow
+def test_text_files_in_legacy_encodings_and_with_byte_order_marks_are_indexed(env, tmp_path):
+    folder = tmp_path / "encodings"
+    folder.mkdir()
+    for encoding, text in LEGACY_TEXTS.items():
+        (folder / f"{encoding}.txt").write_bytes(text.encode(encoding))
+    (folder / "notepad.txt").write_bytes(LIGHTHOUSE.encode("utf-16"))
+    (folder / "bom.md").write_bytes("# Tea\n\nBrew green tea at **75 degrees**.".encode("utf-8-sig"))
+    for path in folder.iterdir():
+        assert unreadable_reason(path) is None, path.name
+    indexer = Indexer(PIPELINE)
+    summary = indexer.run([folder], progress=False)
+    assert summary.files_indexed == len(LEGACY_TEXTS) + 2 and summary.skipped == {}, summary.line()
+    contents = {}
+    for passage in _all_passages(indexer):
+        contents.setdefault(passage.meta["file_name"], []).append(passage.content)
+    for encoding, text in LEGACY_TEXTS.items():
+        assert " ".join(contents[f"{encoding}.txt"]) == text
+    assert "Agnes Merrow" in " ".join(contents["notepad.txt"])
+    assert contents["bom.md"][0].startswith("Tea") and "\ufeff" not in contents["bom.md"][0]
 
 
 @pytest.mark.slow
