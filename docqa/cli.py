@@ -31,7 +31,10 @@ def _command_modules() -> list[ModuleType]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every available subcommand."""
-    parser = OneLineParser(prog="docqa", description=__doc__)
+    parser = OneLineParser(
+        prog="docqa",
+        description="Ask questions of the indexed documents, answer question files, evaluate and calibrate the reader.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     commands.required = True
     for module in _command_modules():
