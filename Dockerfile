@@ -10,9 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HOME=/models \
+    DOCQA_UPLOAD_PATH=/uploads \
     TOKENIZERS_PARALLELISM=false
 
-RUN useradd --create-home --uid 1000 docqa && mkdir -p /models /app && chown docqa:docqa /models /app
+RUN useradd --create-home --uid 1000 docqa && mkdir -p /models /uploads /app \
+    && chown docqa:docqa /models /uploads /app
 WORKDIR /app
 
 # The same pinned requirements as every other install; torch first, from the index of the chosen build.

@@ -1,12 +1,26 @@
-"""Streamlit page: ask a question of the indexed documents. Run with ``streamlit run app.py``."""
+"""Streamlit page: ask the indexed documents, add documents to them, answer a file of questions.
+
+Run with ``streamlit run app.py``. Every step is a docqa function the command line uses too; this file only lays
+them out.
+"""
+
+import threading
+from pathlib import Path
 
 import streamlit as st
 
 from docqa.answer_html import answer_html
 from docqa.ask import QuestionAnswering
+from docqa.batch import BatchAnswerer, output_record, parse_questions, records_csv
 from docqa.commands.ask import NO_ANSWER_TEXT
 from docqa.errors import DocqaError
-from docqa.stores import describe_store
+from docqa.settings import get_settings
+from docqa.stores import count_passages, describe_store
+from indexing.files import SUPPORTED_EXTENSIONS
+from indexing.run import Indexer
+from indexing.uploads import index_uploads
+
+QUESTION_FILE_TYPES = ["csv", "jsonl", "txt"]
 
 
 @st.cache_resource(show_spinner="Loading the models…")
@@ -17,15 +31,64 @@ def question_answering() -> QuestionAnswering:
     return qa
 
 
-def main() -> None:
-    """The page."""
-    st.set_page_config(page_title="docqa", page_icon="🔎")
-    st.title("Ask your documents")
-    st.caption(f"Searching the {describe_store()}.")
+@st.cache_resource(show_spinner="Loading the models…")
+def batch_answerer() -> BatchAnswerer:
+    """Question files are answered with the query pipeline's own reader, many questions per reader call."""
+    return BatchAnswerer(question_answering().pipeline)
+
+
+@st.cache_resource(show_spinner="Loading the indexing pipeline…")
+def indexer() -> Indexer:
+    """One indexing pipeline per server process."""
+    return Indexer()
+
+
+@st.cache_resource
+def indexing_lock() -> threading.Lock:
+    """Uploads are indexed one batch at a time, whoever sends them."""
+    return threading.Lock()
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def documents_sidebar() -> None:
+    """What is indexed, and a place to add documents."""
+    with st.sidebar:
+        st.header("Documents")
+        try:
+            st.caption(f"{counted(count_passages(), 'passage')} in the {describe_store()}.")
+        except DocqaError as error:
+            st.error(str(error))
+        files = st.file_uploader(
+            "Add documents",
+            type=[extension.lstrip(".") for extension in SUPPORTED_EXTENSIONS],
+            accept_multiple_files=True,
+            key="documents",
+        )
+        if not st.button("Index", key="index", disabled=not files):
+            return
+        try:
+            with indexing_lock(), st.spinner("Indexing…"):
+                summary = index_uploads([(f.name, f.getvalue()) for f in files], get_settings().upload_path, indexer())
+        except DocqaError as error:
+            st.error(str(error))
+            return
+        done = f"Indexed {counted(summary.files_indexed, 'file')} ({counted(summary.passages_written, 'passage')}), "
+        done += f"{summary.files_unchanged} unchanged."
+        (st.success if summary.files_indexed or summary.files_unchanged else st.warning)(done)
+        for path, reason in summary.skipped.items():
+            st.warning(f"Skipped {Path(path).name}: {reason}")
+
+
+def ask_tab() -> None:
+    """One question, its answers with their sources, or an honest no-answer."""
     with st.form("ask"):
-        question = st.text_input("Question", placeholder="e.g. When was the contract signed?")
+        question = st.text_input("Question", placeholder="e.g. When was the contract signed?", key="question")
         top_k = st.slider("Answers to show", min_value=1, max_value=10, value=3)
-        submitted = st.form_submit_button("Ask")
+        submitted = st.form_submit_button("Ask", key="ask")
     if not submitted:
         return
     try:
@@ -46,6 +109,54 @@ def main() -> None:
             for document in result.documents:
                 score = f"{document.score:.3f}" if document.score is not None else "—"
                 st.text(f"{score}  {document.source}")
+
+
+def question_file_tab() -> None:
+    """A file of questions answered in one go, as ``docqa batch`` does, with the answers to download."""
+    uploaded = st.file_uploader(
+        "Question file: .csv with a 'question' column (and optionally 'id'), .jsonl, or .txt with one per line",
+        type=QUESTION_FILE_TYPES,
+        key="questions",
+    )
+    if uploaded is not None and st.button("Answer all", key="answer_all"):
+        rows, records = [], []
+        try:
+            rows = parse_questions(uploaded.name, uploaded.getvalue())
+            progress = st.progress(0.0, text=f"Answering {len(rows)} questions…")
+            for row, result, error in batch_answerer().answer(rows):
+                records.append(output_record(row, result, error))
+                progress.progress(len(records) / len(rows), text=f"{len(records)} of {len(rows)} answered")
+        except DocqaError as error:
+            st.error(str(error))
+        position = {row.id: index for index, row in enumerate(rows)}
+        records.sort(key=lambda record: position[record["id"]])
+        st.session_state["answers"] = (uploaded.name, records)
+    name, records = st.session_state.get("answers", (None, []))
+    if uploaded is None or name != uploaded.name or not records:
+        return
+    failed = sum(bool(record["error"]) for record in records)
+    st.caption(f"{len(records) - failed} of {counted(len(records), 'question')} answered, {failed} failed.")
+    st.dataframe(records, hide_index=True)
+    st.download_button(
+        "Download answers (CSV)",
+        records_csv(records),
+        file_name=f"{Path(name).stem}-answers.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="download",
+    )
+
+
+def main() -> None:
+    """The page."""
+    st.set_page_config(page_title="docqa", page_icon="🔎")
+    st.title("Ask your documents")
+    documents_sidebar()
+    ask, question_file = st.tabs(["Ask", "Question file"])
+    with ask:
+        ask_tab()
+    with question_file:
+        question_file_tab()
 
 
 if __name__ == "__main__":

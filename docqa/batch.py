@@ -5,6 +5,7 @@ a row that cannot be answered (empty or too long question) gets its reason in th
 """
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -39,27 +40,36 @@ def read_questions(path: str | Path) -> list[QuestionRow]:
     path = Path(path)
     if not path.is_file():
         raise InputPathError(str(path))
+    return parse_questions(str(path), path.read_bytes())
+
+
+def parse_questions(name: str, data: bytes) -> list[QuestionRow]:
+    """
+    Questions from the bytes of a question file named ``name`` (an upload, say); see :func:`read_questions`.
+
+    :raises DatasetError: when the file is empty, not UTF-8 text or malformed, naming ``name`` and the line.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise DatasetError(str(path), "is not UTF-8 text; save the questions as UTF-8") from error
+        raise DatasetError(name, "is not UTF-8 text; save the questions as UTF-8") from error
     if "\x00" in text:
-        raise DatasetError(str(path), "is a binary file, not text; give a .csv, .jsonl or .txt file of questions")
+        raise DatasetError(name, "is a binary file, not text; give a .csv, .jsonl or .txt file of questions")
     if not text.strip():
-        raise DatasetError(str(path), "is empty; put one question per row")
-    suffix = path.suffix.lower()
+        raise DatasetError(name, "is empty; put one question per row")
+    suffix = Path(name).suffix.lower()
     if suffix == ".csv":
-        rows = _read_csv(path, text)
+        rows = _read_csv(name, text)
     elif suffix == ".jsonl":
-        rows = _read_jsonl(path, text)
+        rows = _read_jsonl(name, text)
     elif suffix == ".txt":
         rows = [QuestionRow(str(n), line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     else:
-        raise DatasetError(str(path), f"unsupported question file type {suffix or '(none)'}; use .csv, .jsonl or .txt")
+        raise DatasetError(name, f"unsupported question file type {suffix or '(none)'}; use .csv, .jsonl or .txt")
     ids = [row.id for row in rows]
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)
-        raise DatasetError(str(path), f"id {duplicate!r} appears more than once; ids must be unique")
+        raise DatasetError(name, f"id {duplicate!r} appears more than once; ids must be unique")
     return rows
 
 
@@ -93,15 +103,15 @@ def _csv_problem(line: int, error: csv.Error) -> str:
     return f"line {line}: broken CSV ({error})"
 
 
-def _read_csv(path: Path, text: str) -> list[QuestionRow]:
+def _read_csv(name: str, text: str) -> list[QuestionRow]:
     lines = _CountedLines(text.splitlines())
     reader = csv.DictReader(lines, strict=True)
     try:
         fields = [(name or "").strip().lower() for name in reader.fieldnames or []]
     except csv.Error as error:
-        raise DatasetError(str(path), _csv_problem(1, error)) from error
+        raise DatasetError(name, _csv_problem(1, error)) from error
     if "question" not in fields:
-        raise DatasetError(str(path), "has no 'question' column in its header row")
+        raise DatasetError(name, "has no 'question' column in its header row")
     rows = []
     while True:
         first_line = lines.next_nonblank()
@@ -110,15 +120,15 @@ def _read_csv(path: Path, text: str) -> list[QuestionRow]:
         except StopIteration:
             break
         except csv.Error as error:
-            raise DatasetError(str(path), _csv_problem(first_line, error)) from error
+            raise DatasetError(name, _csv_problem(first_line, error)) from error
         if None in record or None in record.values():
-            raise DatasetError(str(path), f"line {first_line} has another number of fields than the header")
+            raise DatasetError(name, f"line {first_line} has another number of fields than the header")
         values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
         rows.append(QuestionRow(values.get("id") or str(len(rows) + 1), values["question"]))
     return rows
 
 
-def _read_jsonl(path: Path, text: str) -> list[QuestionRow]:
+def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -126,21 +136,22 @@ def _read_jsonl(path: Path, text: str) -> list[QuestionRow]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise DatasetError(str(path), f"line {number} is not valid JSON ({error.msg})") from error
+            raise DatasetError(name, f"line {number} is not valid JSON ({error.msg})") from error
         if not isinstance(record, dict) or not isinstance(record.get("question"), str):
-            raise DatasetError(str(path), f"line {number} has no string field 'question'")
+            raise DatasetError(name, f"line {number} has no string field 'question'")
         rows.append(QuestionRow(str(record.get("id", number)), record["question"].strip()))
     return rows
 
 
-def split_query_pipeline(pipeline_path: str | Path) -> tuple[Pipeline, Any, str]:
+def split_query_pipeline(pipeline: str | Path | Pipeline) -> tuple[Pipeline, Any, str]:
     """
     Split a query pipeline into its retrieval part and its reader.
 
+    :param pipeline: the query pipeline YAML, or a loaded query pipeline (whose reader, warm or not, is reused).
     :returns: the pipeline without the ``reader`` component, the reader, and the name of the component whose
         ``documents`` output feeds the reader.
     """
-    full = load_pipeline(pipeline_path)
+    full = pipeline if isinstance(pipeline, Pipeline) else load_pipeline(pipeline)
     reader = full.get_component("reader")
     sender = reader_documents_source(full)
     data = full.to_dict()
@@ -154,11 +165,11 @@ class BatchAnswerer:
     """
     Answers many questions with one query pipeline, the reader reading a chunk of questions per call.
 
-    :param pipeline_path: the query pipeline YAML.
+    :param pipeline_path: the query pipeline YAML, or a loaded query pipeline (its reader is shared).
     :param chunk_size: questions per reader call (memory is bounded by the reader's token budget either way).
     """
 
-    def __init__(self, pipeline_path: str | Path, chunk_size: int = 64) -> None:
+    def __init__(self, pipeline_path: str | Path | Pipeline, chunk_size: int = 64) -> None:
         self.retrieval, self.reader, self.documents_from = split_query_pipeline(pipeline_path)
         self.chunk_size = chunk_size
         self._warm = False
@@ -226,6 +237,15 @@ def output_record(row: QuestionRow, result: AskResult | None, error: str) -> dic
             page=best.page if best else None,
         )
     return record
+
+
+def records_csv(records: Iterable[dict[str, Any]]) -> str:
+    """Output rows as the CSV text ``docqa batch --out answers.csv`` writes."""
+    buffer = io.StringIO()
+    writer = RowWriter(buffer, "csv")
+    for record in records:
+        writer.write(record)
+    return buffer.getvalue()
 
 
 class RowWriter:

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
         "memory", description="Document store: 'memory' (embedded, persisted on disk) or 'elasticsearch'."
     )
     store_path: Path = Field(Path(".docqa/store"), description="Directory of the embedded store.")
+    upload_path: Path = Field(
+        Path(".docqa/uploads"), description="Directory where files added on the web page are kept and indexed from."
+    )
     embedding_model: str = Field(
         "sentence-transformers/all-MiniLM-L6-v2", description="Sentence-transformers model: hub name or local dir."
     )

@@ -29,3 +29,20 @@ def describe_store(settings: Settings | None = None) -> str:
     if settings.store == "elasticsearch":
         return f"Elasticsearch index {settings.es_index!r} at {', '.join(settings.es_host_list)}"
     return f"embedded store at {settings.store_path}"
+
+
+def count_passages(settings: Settings | None = None) -> int:
+    """
+    How many passages the configured store holds.
+
+    :raises docqa.errors.StoreUnavailableError: when Elasticsearch cannot be reached.
+    :raises docqa.errors.StoreError: when the embedded store is damaged.
+    """
+    settings = settings or get_settings()
+    store = document_store_from_settings(settings)
+    if settings.store != "elasticsearch":
+        return store.count_documents()
+    from docqa.elasticsearch_store import translate_es_errors
+
+    with translate_es_errors(settings):
+        return store.count_documents()

@@ -5,7 +5,15 @@ import json
 import pytest
 
 from docqa.ask import Answer, AskResult
-from docqa.batch import OUTPUT_FIELDS, QuestionRow, RowWriter, output_record, read_questions
+from docqa.batch import (
+    OUTPUT_FIELDS,
+    QuestionRow,
+    RowWriter,
+    output_record,
+    parse_questions,
+    read_questions,
+    records_csv,
+)
 from docqa.errors import DatasetError, InputPathError
 
 pytestmark = pytest.mark.unit
@@ -96,3 +104,30 @@ def test_writer_keeps_failed_rows_and_answers():
     assert rows[0]["answer"] == "Ada" and rows[0]["page"] == "2" and rows[0]["no_answer"] == "False"
     assert rows[1]["error"] == "the question is empty" and rows[1]["answer"] == ""
     assert rows[2]["no_answer"] == "True" and rows[2]["answer"] == ""
+
+
+def test_excel_csv_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_bytes("question,id\nWhy?,x\n".encode("utf-8-sig"))
+    assert read_questions(path) == [QuestionRow("x", "Why?")]
+
+
+def test_uploaded_question_files_are_parsed_like_files_and_named_in_errors():
+    assert parse_questions("upload.txt", b"Why?\n\nHow?\n") == [QuestionRow("1", "Why?"), QuestionRow("3", "How?")]
+    with pytest.raises(DatasetError) as error:
+        parse_questions("mine.csv", b'id,question\n1,"Who?\n')
+    assert str(error.value).startswith("mine.csv: line 2: broken CSV")
+
+
+def test_records_csv_is_what_the_batch_command_writes():
+    records = [
+        output_record(QuestionRow("1", "Who?"), None, "the question is empty"),
+        output_record(QuestionRow("2", 'Say "hi", then?'), None, ""),
+    ]
+    out = io.StringIO()
+    writer = RowWriter(out, "csv")
+    for record in records:
+        writer.write(record)
+    assert records_csv(records) == out.getvalue()
+    rows = list(csv.DictReader(io.StringIO(records_csv(records))))
+    assert [row["question"] for row in rows] == ["Who?", 'Say "hi", then?']

@@ -81,6 +81,13 @@ def test_app_starts_after_a_healthy_elasticsearch_and_talks_to_it(compose):
     assert app_env["DOCQA_ES_PASSWORD"].startswith("${")
     assert "ELASTIC_PASSWORD:?" in app_env["DOCQA_ES_PASSWORD"]
     assert any(str(v).endswith(":/data") or ":/data:" in str(v) for v in app["volumes"])
+    assert "uploads:/uploads" in app["volumes"] and "uploads" in compose["volumes"]
+
+
+def test_the_image_keeps_page_uploads_in_a_directory_its_user_owns():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "DOCQA_UPLOAD_PATH=/uploads" in dockerfile
+    assert "chown docqa:docqa /models /uploads /app" in dockerfile
 
 
 def test_no_default_password_anywhere(compose):

@@ -4,6 +4,7 @@ retrieval and the no-answer rule, not the answer text)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -168,13 +169,19 @@ def page_env(indexed, monkeypatch):
     return indexed
 
 
-def ask_on_page(question: str):
+def open_page():
     from streamlit.testing.v1 import AppTest
 
     page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     page.run()
-    page.text_input[0].input(question)
-    page.button[0].click()
+    assert not page.exception
+    return page
+
+
+def ask_on_page(question: str, page=None):
+    page = page or open_page()
+    page.text_input(key="question").input(question)
+    page.button(key="ask").click()
     page.run()
     assert not page.exception
     return page
@@ -193,3 +200,66 @@ def test_page_reports_user_errors_in_one_line(page_env):
     assert [error.value for error in page.error] == [
         'the question is empty. Ask a question in plain words, e.g. docqa ask "Who wrote it?"'
     ]
+
+
+def test_page_sidebar_counts_the_passages_and_waits_for_files(page_env):
+    page = open_page()
+    count, rest = page.sidebar.caption[0].value.split(" ", 1)
+    assert int(count.replace(",", "")) > 1
+    assert rest == f"passages in the embedded store at {page_env['DOCQA_STORE_PATH']}."
+    assert page.button(key="index").disabled
+
+
+@pytest.fixture
+def fresh_page_env(env, tmp_path, monkeypatch):
+    """The page on an empty store of its own, with its own upload folder (and no models cached by earlier pages)."""
+    import streamlit as st
+
+    for name in ("DOCQA_EMBEDDING_MODEL", "DOCQA_READER_MODEL", "DOCQA_DEVICE"):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.setenv("DOCQA_STORE", "memory")
+    monkeypatch.setenv("DOCQA_STORE_PATH", str(tmp_path / "store"))
+    monkeypatch.setenv("DOCQA_UPLOAD_PATH", str(tmp_path / "uploads"))
+    st.cache_resource.clear()
+    yield tmp_path
+    st.cache_resource.clear()
+
+
+def test_page_indexes_uploads_then_answers_questions_and_question_files(fresh_page_env):
+    uploads = fresh_page_env / "uploads"
+    lighthouse = (SAMPLE / "farrow_point_lighthouse.txt").read_bytes()
+    page = open_page()
+    assert page.sidebar.caption[0].value.startswith("0 passages in the embedded store")
+
+    page.file_uploader(key="documents").set_value(
+        [("../../farrow point.txt", lighthouse, "text/plain"), ("empty.txt", b"", "text/plain")]
+    )
+    page.run()
+    page.button(key="index").click()
+    page.run()
+    assert not page.exception
+    [indexed] = [box.value for box in page.sidebar.success]
+    passages = int(re.fullmatch(r"Indexed 1 file \((\d+) passages?\), 0 unchanged\.", indexed).group(1))
+    assert passages >= 1
+    assert [box.value for box in page.sidebar.warning] == ["Skipped empty.txt: empty file"]
+    assert (uploads / "farrow point.txt").read_bytes() == lighthouse
+    assert sorted(path.name for path in uploads.iterdir()) == ["empty.txt", "farrow point.txt"]
+
+    page = ask_on_page("When was the Farrow Point Lighthouse first lit?", open_page())
+    assert page.sidebar.caption[0].value.startswith(f"{passages} passage")
+    blocks = [block.value for block in page.html]
+    assert blocks and all(str(uploads / "farrow point.txt") in block for block in blocks)
+
+    page.file_uploader(key="questions").set_value(
+        ("questions.csv", b"id,question\na,Who was the first keeper?\nb,\n", "text/csv")
+    )
+    page.run()
+    page.button(key="answer_all").click()
+    page.run()
+    assert not page.exception
+    assert "1 of 2 questions answered, 1 failed." in [caption.value for caption in page.caption]
+    table = page.dataframe[0].value
+    assert list(table["id"]) == ["a", "b"]
+    assert "empty" in table["error"][1] and table["error"].isna()[0]
+    assert table["no_answer"][0] or table["source"][0] == str(uploads / "farrow point.txt")
+    assert page.get("download_button")
