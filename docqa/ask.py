@@ -98,8 +98,9 @@ def result_from_answers(
 
 
 @contextlib.contextmanager
-def _store_errors(settings: Settings) -> Iterator[None]:
-    """Report Elasticsearch failures as one line naming the host."""
+def store_errors(settings: Settings | None = None) -> Iterator[None]:
+    """Report Elasticsearch failures inside the block as one line naming the host (``StoreUnavailableError``)."""
+    settings = settings or get_settings()
     if settings.store != "elasticsearch":
         yield
         return
@@ -107,6 +108,21 @@ def _store_errors(settings: Settings) -> Iterator[None]:
 
     with translate_es_errors(settings):
         yield
+
+
+def require_documents(pipeline: Pipeline, settings: Settings | None = None) -> None:
+    """
+    Fail fast, before any model is loaded, when the store of ``pipeline``'s ``retriever`` holds no passages.
+
+    :raises EmptyIndexError: when nothing has been indexed (every answer would be a no-answer).
+    :raises docqa.errors.StoreUnavailableError: when Elasticsearch cannot be reached.
+    """
+    settings = settings or get_settings()
+    store = getattr(pipeline.get_component("retriever"), "document_store", None)
+    with store_errors(settings):
+        empty = store is not None and store.count_documents() == 0
+    if empty:
+        raise EmptyIndexError(describe_store(settings))
 
 
 class QuestionAnswering:
@@ -130,15 +146,11 @@ class QuestionAnswering:
 
     def warm_up(self) -> None:
         """Load every model of the pipeline (once)."""
-        with _store_errors(self.settings):
+        with store_errors(self.settings):
             self.pipeline.warm_up()
 
     def _check_index(self) -> None:
-        """Fail fast, before any model is loaded, when nothing has been indexed."""
-        retriever = self.pipeline.get_component("retriever")
-        store = getattr(retriever, "document_store", None)
-        if store is not None and store.count_documents() == 0:
-            raise EmptyIndexError(describe_store(self.settings))
+        require_documents(self.pipeline, self.settings)
 
     def _check_question_length(self, question: str) -> None:
         reader = self.pipeline.get_component("reader")
@@ -157,7 +169,7 @@ class QuestionAnswering:
         question = question.strip()
         if not question:
             raise EmptyQuestionError()
-        with _store_errors(self.settings):
+        with store_errors(self.settings):
             self._check_index()
             self.pipeline.warm_up()
             self._check_question_length(question)

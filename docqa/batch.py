@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from haystack import Document, Pipeline
 
-from docqa.ask import AskResult, result_from_answers
+from docqa.ask import AskResult, require_documents, result_from_answers, store_errors
 from docqa.errors import DatasetError, EmptyQuestionError, InputPathError, QuestionTooLongError
 from docqa.pipelines import ALLOWED_MODULES, load_pipeline, question_inputs, reader_documents_source
 
@@ -174,6 +174,10 @@ class BatchAnswerer:
         self.chunk_size = chunk_size
         self._warm = False
 
+    def check_index(self) -> None:
+        """:raises EmptyIndexError: when nothing has been indexed; see :func:`docqa.ask.require_documents`."""
+        require_documents(self.retrieval)
+
     def warm_up(self) -> None:
         """Load every model once."""
         if not self._warm:
@@ -183,7 +187,8 @@ class BatchAnswerer:
 
     def _retrieve(self, question: str) -> list[Document]:
         inputs = question_inputs(self.retrieval, question)
-        output = self.retrieval.run(inputs, include_outputs_from={self.documents_from})
+        with store_errors():
+            output = self.retrieval.run(inputs, include_outputs_from={self.documents_from})
         return output[self.documents_from]["documents"]
 
     def _check(self, question: str) -> None:
@@ -198,7 +203,10 @@ class BatchAnswerer:
     ) -> Iterator[tuple[QuestionRow, AskResult | None, str]]:
         """
         Answer rows in chunks, yielding ``(row, result, error)``; ``result`` is None when the row failed.
+
+        :raises EmptyIndexError: before the first row, when nothing has been indexed.
         """
+        self.check_index()
         self.warm_up()
         chunk: list[tuple[QuestionRow, list[Document]]] = []
         for row in rows:

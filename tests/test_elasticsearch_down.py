@@ -108,6 +108,8 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             return self._bulk(body)
         if path.endswith("/_refresh"):
             return self._send(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
+        if path.endswith("/_count"):
+            return self._send(200, {"count": len(server.stored), "_shards": {"total": 1, "successful": 1}})
         if self.command == "HEAD":
             return self._send(200 if server.index_exists else 404, {})
         if self.command == "PUT" and server.created_elsewhere:
@@ -446,6 +448,44 @@ def test_ask_command_with_elasticsearch_down(closed_port, tiny_bert_dir):
     )
     assert_one_line_naming(result, closed_port)
     assert result.stderr.startswith("docqa: Elasticsearch at")
+
+
+@pytest.mark.slow
+def test_batch_command_with_elasticsearch_down(closed_port, tiny_bert_dir, tmp_path):
+    questions = tmp_path / "questions.txt"
+    questions.write_text("Is the store up?\nAnd now?\n")
+    env = cli_env(closed_port)
+    tiny_model = str(tiny_bert_dir)
+    env.update(DOCQA_EMBEDDING_MODEL=tiny_model, DOCQA_READER_MODEL=tiny_model, DOCQA_DEVICE="cpu", HF_HUB_OFFLINE="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "docqa", "batch", str(questions), "--out", str(tmp_path / "answers.csv")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert_one_line_naming(result, closed_port)
+    assert result.stderr.startswith("docqa: Elasticsearch at")
+    assert not (tmp_path / "answers.csv").exists(), "the output is opened only once the store answers"
+
+
+def test_an_empty_elasticsearch_index_is_reported_before_any_model_loads(fake_es, monkeypatch):
+    from docqa.ask import require_documents
+    from docqa.batch import BatchAnswerer
+    from docqa.pipelines import QUERY_PIPELINE, load_pipeline
+
+    monkeypatch.setenv("DOCQA_STORE", "elasticsearch")
+    monkeypatch.setenv("DOCQA_ES_HOSTS", fake_es.url)
+    monkeypatch.setenv("DOCQA_ES_INDEX", "test-index")
+    with pytest.raises(EmptyIndexError) as empty:
+        require_documents(load_pipeline(QUERY_PIPELINE))
+    assert f"Elasticsearch index 'test-index' at {fake_es.url}" in str(empty.value)
+    with pytest.raises(EmptyIndexError):
+        BatchAnswerer(QUERY_PIPELINE).check_index()
+    assert any(path == "/test-index/_count" for _, path, _ in fake_es.requests)
+    fake_es.stored["one"] = {"content": "a passage"}
+    require_documents(load_pipeline(QUERY_PIPELINE))
 
 
 def test_password_from_the_env_file_is_used(fake_es, tmp_path, monkeypatch):

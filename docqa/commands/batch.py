@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--chunk-size must be at least 1")
     rows = read_questions(args.questions)
     answerer = BatchAnswerer(args.pipeline, chunk_size=args.chunk_size)
+    answerer.check_index()
     started = time.perf_counter()
     failed = 0
     handle = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115

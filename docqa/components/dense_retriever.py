@@ -22,6 +22,7 @@ class DenseRetriever:
         """
         self.top_k = top_k
         self.num_candidates = num_candidates
+        self._store: Any = None
         self._retriever: Any = None
 
     def warm_up(self) -> None:
@@ -32,7 +33,7 @@ class DenseRetriever:
         from docqa.stores import document_store_from_settings
 
         settings = get_settings()
-        store = document_store_from_settings(settings)
+        store = self._store = document_store_from_settings(settings)
         if settings.store == "elasticsearch":
             from haystack_integrations.components.retrievers.elasticsearch import ElasticsearchEmbeddingRetriever
 
@@ -46,9 +47,9 @@ class DenseRetriever:
 
     @property
     def document_store(self) -> Any:
-        """The store this retriever reads from (after ``warm_up``)."""
+        """The store this retriever reads from (built by ``warm_up``, which contacts no server)."""
         self.warm_up()
-        return self._retriever.document_store
+        return self._store
 
     @component.output_types(documents=list[Document])
     def run(
