@@ -51,6 +51,9 @@ from docqa.errors import EmbeddingDimensionError, StoreError
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_NAME = "snapshot.bin"
+_NOT_A_DIRECTORY = (
+    "a file is in the way (the path must be a directory, or not exist yet). Set DOCQA_STORE_PATH to a directory"
+)
 LOCK_NAME = ".lock"
 _SNAPSHOT_MAGIC = b"DQASNAP1"
 _RECORD_MAGIC = b"DQAJ"
@@ -386,6 +389,8 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
                 head = file.read(_SNAPSHOT_HEAD.size)
         except FileNotFoundError:
             return None
+        except NotADirectoryError as error:
+            raise StoreError(self.path, _NOT_A_DIRECTORY) from error
         except OSError as error:
             raise StoreError(self.path, f"cannot read {SNAPSHOT_NAME}: {error.strerror}") from error
         generation = _SNAPSHOT_HEAD.unpack(head)[1] if len(head) == _SNAPSHOT_HEAD.size else -1
@@ -403,6 +408,8 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
             try:
                 self._dir.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self._dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+            except (FileExistsError, NotADirectoryError) as error:
+                raise StoreError(self.path, _NOT_A_DIRECTORY) from error
             except OSError as error:
                 raise StoreError(
                     self.path, f"cannot write there ({error.strerror}). Set DOCQA_STORE_PATH to a writable directory."

@@ -396,12 +396,23 @@ def test_damaged_journal_record_raises_store_error(tmp_path):
         EmbeddedDocumentStore(path=str(path)).count_documents()
 
 
-def test_unwritable_path_raises_store_error(tmp_path):
+def test_a_file_in_the_way_of_the_store_is_named_for_reads_and_writes(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    store = EmbeddedDocumentStore(path=str(blocker / "store"))
-    with pytest.raises(StoreError, match="cannot write"):
-        store.write_documents(make_docs(1))
+    for path in (blocker, blocker / "store"):
+        store = EmbeddedDocumentStore(path=str(path))
+        with pytest.raises(StoreError, match="a file is in the way") as error:
+            store.write_documents(make_docs(1))
+        assert str(error.value).startswith(f"document store {path}:")
+        with pytest.raises(StoreError, match="Set DOCQA_STORE_PATH to a directory"):
+            EmbeddedDocumentStore(path=str(path)).count_documents()
+    assert blocker.read_text() == "not a directory"
+
+
+def test_unwritable_path_raises_store_error():
+    with pytest.raises(StoreError, match="cannot write there") as error:
+        EmbeddedDocumentStore(path="/proc/docqa-store").write_documents(make_docs(1))
+    assert "Set DOCQA_STORE_PATH to a writable directory" in str(error.value)
 
 
 def test_mismatched_embedding_dimension_is_refused(tmp_path):
