@@ -191,6 +191,21 @@ class DocqaElasticsearchStore(ElasticsearchDocumentStore):
         hits = helpers.scan(self.client, index=self._index, query={"query": query}, size=500)
         return [self._deserialize_document(hit) for hit in hits]
 
+    def file_paths(self) -> set[str]:
+        """The ``file_path`` of every passage (indexed files), by a composite aggregation: no passage is fetched."""
+        paths: set[str] = set()
+        after: dict[str, Any] | None = None
+        while True:
+            source: dict[str, Any] = {"size": 1000, "sources": [{"path": {"terms": {"field": "file_path"}}}]}
+            if after:
+                source["after"] = after
+            result = self.client.search(index=self._index, size=0, aggs={"files": {"composite": source}})
+            files = result["aggregations"]["files"]
+            paths.update(str(bucket["key"]["path"]) for bucket in files["buckets"])
+            after = files.get("after_key")
+            if not files["buckets"] or not after:
+                return paths
+
     def write_documents(
         self,
         documents: list[Document],

@@ -674,6 +674,10 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
 
     # ------------------------------------------------------------------------------------------------ reading API
 
+    def file_paths(self) -> set[str]:
+        """The ``file_path`` of every passage (indexed files), without copying any passage."""
+        return {str(path) for doc in self.storage.values() if (path := doc.meta.get("file_path"))}
+
     def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
         """
         Return the documents that match the filters (copies: changing them does not change the store).

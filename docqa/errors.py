@@ -40,6 +40,18 @@ class NoDocumentsFoundError(DocqaError):
         )
 
 
+class NothingIndexedError(DocqaError):
+    """Passages were to be removed for paths under which nothing is indexed."""
+
+    exit_code = 2
+
+    def __init__(self, paths: list[str], store: str) -> None:
+        super().__init__(
+            f"nothing is indexed at or under {', '.join(paths)} in the {store}. Check the paths (they are matched "
+            "as absolute paths, as indexing stored them)."
+        )
+
+
 class UnreadableFileError(DocqaError):
     """A file could not be converted to text (empty, binary, corrupt or encrypted)."""
 

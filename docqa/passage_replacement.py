@@ -61,5 +61,16 @@ def delete_file_passages(store: Any, file_path: str) -> int:
     return len(ids)
 
 
+def stored_file_paths(store: Any) -> set[str]:
+    """
+    The ``file_path`` of every passage in ``store``: from the store's own ``file_paths()`` where it has one (no
+    passage is loaded), else from all its passages.
+    """
+    listing = getattr(store, "file_paths", None)
+    if callable(listing):
+        return set(listing())
+    return {str(doc.meta["file_path"]) for doc in store.filter_documents() if doc.meta.get("file_path")}
+
+
 def _where(store: Any) -> str:
     return str(getattr(store, "where", type(store).__name__))

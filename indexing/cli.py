@@ -20,11 +20,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog=program_name(),
         description=(
             f"Index files and folders (recursively) of {', '.join(SUPPORTED_EXTENSIONS)} into the document store "
-            "chosen by DOCQA_STORE. Unchanged files are skipped; changed files replace their old passages."
+            "chosen by DOCQA_STORE. Unchanged files are skipped; changed files replace their old passages; files "
+            "that were deleted from an indexed folder lose their passages."
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to index")
-    parser.add_argument("--recreate", action="store_true", help="empty the index before indexing")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--recreate", action="store_true", help="empty the index before indexing")
+    action.add_argument(
+        "--remove",
+        action="store_true",
+        help="remove the passages of these files, or of every file under these folders, instead of indexing "
+        "(the files need not exist any more)",
+    )
     parser.add_argument("--pipeline", default=None, help="indexing pipeline YAML (default: pipelines/indexing.yml)")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
@@ -42,9 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries()
     args = build_parser().parse_args(argv)
     try:
-        discovery = discover_files(args.paths)
         from indexing.run import Indexer
 
+        if args.remove:
+            indexer = Indexer(args.pipeline) if args.pipeline else Indexer()
+            removed = indexer.remove(args.paths)
+            passages, files = sum(removed.values()), len(removed)
+            print(
+                f"removed {passages} passage{'s' * (passages != 1)} of {files} file{'s' * (files != 1)}: "
+                + ", ".join(removed)
+            )
+            return 0
+        discovery = discover_files(args.paths)
         indexer = Indexer(args.pipeline) if args.pipeline else Indexer()
         summary = indexer.run(args.paths, recreate=args.recreate, progress=args.progress, discovery=discovery)
     except DocqaError as error:

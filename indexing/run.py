@@ -12,7 +12,8 @@ from haystack import Document, Pipeline
 from haystack.core.errors import PipelineRuntimeError
 from tqdm import tqdm
 
-from docqa.errors import DocqaError, EmbeddingDimensionError, PipelineFileError
+from docqa.errors import DocqaError, EmbeddingDimensionError, NothingIndexedError, PipelineFileError
+from docqa.passage_replacement import delete_file_passages, stored_file_paths
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.settings import get_settings
 from docqa.stores import describe_store
@@ -30,6 +31,7 @@ class IndexSummary:
     passages_written: int = 0
     files_unchanged: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
+    files_removed: int = 0
     seconds: float = 0.0
 
     @property
@@ -43,6 +45,8 @@ class IndexSummary:
             f"indexed {self.files_indexed} files ({self.passages_written} passages written), "
             f"{self.files_unchanged} unchanged, {len(self.skipped)} skipped"
         )
+        if self.files_removed:
+            text += f", {self.files_removed} gone from disk (passages removed)"
         if self.skipped:
             text += ": " + "; ".join(f"{path} ({reason})" for path, reason in self.skipped.items())
         return f"{text}; {self.seconds:.1f} s"
@@ -123,8 +127,38 @@ class Indexer:
                     batch = files[start : start + self.batch_size]
                     self._index_batch(batch, summary)
                     bar.update(len(batch))
+            folders = [Path(path).expanduser().resolve() for path in paths if Path(path).expanduser().is_dir()]
+            summary.files_removed = self._remove_gone(folders)
         summary.seconds = time.monotonic() - started
         return summary
+
+    def _remove_gone(self, folders: list[Path]) -> int:
+        """Delete the passages of files under ``folders`` that no longer exist; returns how many files."""
+        if not folders:
+            return 0
+        gone = [
+            path
+            for path in sorted(stored_file_paths(self.store))
+            if any(_under(Path(path), folder) for folder in folders) and not Path(path).exists()
+        ]
+        for path in gone:
+            delete_file_passages(self.store, path)
+        return len(gone)
+
+    def remove(self, paths: list[str | Path]) -> dict[str, int]:
+        """
+        Delete the passages of files, or of every file under folders, whether or not they still exist on disk.
+
+        :returns: passages deleted per file path.
+        :raises NothingIndexedError: when no indexed file is at or under any of ``paths``.
+        """
+        targets = [Path(path).expanduser().resolve() for path in paths]
+        with self._store_errors():
+            indexed = sorted(stored_file_paths(self.store))
+            chosen = [path for path in indexed if any(_under(Path(path), target) for target in targets)]
+            if not chosen:
+                raise NothingIndexedError([str(target) for target in targets], describe_store(self.settings))
+            return {path: delete_file_passages(self.store, path) for path in chosen}
 
     def _store_errors(self) -> Any:
         if self.settings.store != "elasticsearch":
@@ -239,8 +273,6 @@ class Indexer:
     def _skip(self, path: Path, reason: str, existing: dict[str, list[Document]], summary: IndexSummary) -> None:
         summary.skipped[str(path)] = reason
         if existing.get(str(path)):
-            from docqa.passage_replacement import delete_file_passages
-
             delete_file_passages(self.store, str(path))
 
 
@@ -252,6 +284,10 @@ def index_paths(
 ) -> IndexSummary:
     """Index files and folders with the pipeline at ``pipeline_path``; see :class:`Indexer`."""
     return Indexer(pipeline_path).run(paths, recreate=recreate, progress=progress)
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path == folder or path.is_relative_to(folder)
 
 
 def _source_meta(path: Path, sha: str) -> dict[str, str]:

@@ -108,6 +108,8 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             return self._bulk(body)
         if path.endswith("/_refresh"):
             return self._send(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
+        if path.endswith("/_search") and b'"composite"' in body:
+            return self._composite(json.loads(body))
         if path.endswith("/_count"):
             return self._send(200, {"count": len(server.stored), "_shards": {"total": 1, "successful": 1}})
         if self.command == "HEAD":
@@ -120,6 +122,19 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             server.created.append(json.loads(body))
             return self._send(200, {"acknowledged": True, "index": path.strip("/")})
         return self._send(404, {"error": {"type": "not_implemented", "reason": path}, "status": 404})
+
+    def _composite(self, body):
+        """A terms composite aggregation over one field of the stored sources, paged as Elasticsearch does."""
+        composite = body["aggs"]["files"]["composite"]
+        field = composite["sources"][0]["path"]["terms"]["field"]
+        after = (composite.get("after") or {}).get("path")
+        keys = sorted({source[field] for source in self.server.stored.values() if field in source})
+        page = [key for key in keys if after is None or key > after][: composite["size"]]
+        files = {"buckets": [{"key": {"path": key}, "doc_count": 1} for key in page]}
+        if page:
+            files["after_key"] = {"path": page[-1]}
+        self.server.searches += 1
+        return self._send(200, {"hits": {"total": {"value": 0}, "hits": []}, "aggregations": {"files": files}})
 
     def _bulk(self, body):
         if self.server.bulk_errors:
@@ -156,6 +171,7 @@ def fake_es():
     server.stored = {}
     server.created = []
     server.bulk_errors = []
+    server.searches = 0
     server.created_elsewhere = False
     server.item_result = lambda doc_id, source: (201, None)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -321,6 +337,17 @@ def test_writes_go_in_bounded_batches_and_are_counted(fake_es):
     embedding = created["mappings"]["properties"]["embedding"]
     assert embedding == {"type": "dense_vector", "dims": 384, "index": True, "similarity": "cosine"}
     assert ("POST", "/test-index/_refresh", None) in fake_es.requests
+
+
+def test_file_paths_pages_through_a_composite_aggregation_without_fetching_passages(fake_es):
+    from docqa.passage_replacement import stored_file_paths
+
+    store = make_store(fake_es.url, embedding_dim=384)
+    documents = [doc for i in range(2500) for doc in passages(f"/docs/{i:04}.txt", 1)] + passages("/docs/0001.txt", 3)
+    store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+    fake_es.searches = 0
+    assert stored_file_paths(store) == {f"/docs/{i:04}.txt" for i in range(2500)}
+    assert fake_es.searches == 4, "1,000 files per page, then an empty page"
 
 
 def test_an_index_created_meanwhile_by_another_process_is_fine(fake_es):

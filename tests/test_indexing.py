@@ -367,6 +367,69 @@ def test_reindexing_is_idempotent_and_a_changed_file_replaces_its_passages(env, 
 
 
 @pytest.mark.slow
+def test_files_deleted_from_an_indexed_folder_lose_their_passages_and_others_stay(env, corpus, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "ferry.txt").write_text("The Kessel Bay ferry leaves every hour.", encoding="utf-8")
+    indexer = Indexer(PIPELINE)
+    indexer.run([corpus, elsewhere / "ferry.txt"], progress=False)
+    names = {p.meta["file_name"] for p in _all_passages(indexer)}
+    assert {"tea.md", "bridge.html", "ferry.txt"} <= names
+
+    (corpus / "tea.md").unlink()
+    (corpus / "sub" / "bridge.html").unlink()
+    (elsewhere / "ferry.txt").unlink()
+    summary = Indexer(PIPELINE).run([corpus], progress=False)
+    assert summary.files_removed == 2 and summary.files_unchanged == 3, summary.line()
+    assert "2 gone from disk (passages removed)" in summary.line()
+    left = {p.meta["file_name"] for p in _all_passages(indexer)}
+    assert left == names - {"tea.md", "bridge.html"}, "a file outside the folder indexed is left alone"
+    assert Indexer(PIPELINE).run([corpus], progress=False).files_removed == 0
+
+
+@pytest.mark.slow
+def test_remove_deletes_the_passages_of_files_and_folders_without_touching_them(env, corpus):
+    from docqa.errors import NothingIndexedError
+
+    indexer = Indexer(PIPELINE)
+    indexer.run([corpus], progress=False)
+    counts = {}
+    for passage in _all_passages(indexer):
+        counts[passage.meta["file_path"]] = counts.get(passage.meta["file_path"], 0) + 1
+    lighthouse = str((corpus / "lighthouse.txt").resolve())
+    assert indexer.remove([corpus / "lighthouse.txt"]) == {lighthouse: counts[lighthouse]}
+    assert (corpus / "lighthouse.txt").exists()
+    sub = sorted(path for path in counts if "/sub/" in path)
+    assert indexer.remove([corpus / "sub"]) == {path: counts[path] for path in sub}
+    left = {p.meta["file_path"] for p in _all_passages(indexer)}
+    assert left == set(counts) - {lighthouse, *sub}
+    with pytest.raises(NothingIndexedError) as nothing:
+        indexer.remove([corpus / "sub", corpus / "nowhere.pdf"])
+    assert str((corpus / "nowhere.pdf").resolve()) in str(nothing.value) and nothing.value.exit_code == 2
+    assert Indexer(PIPELINE).run([corpus], progress=False).files_indexed == 2, "removed files index again"
+
+
+@pytest.mark.unit
+def test_stored_file_paths_of_any_store_and_of_the_embedded_store(tmp_path):
+    from haystack.document_stores.in_memory import InMemoryDocumentStore
+
+    from docqa.embedded_store import EmbeddedDocumentStore
+    from docqa.passage_replacement import stored_file_paths
+
+    documents = [
+        Document(content="a", meta={"file_path": "/d/a.txt"}),
+        Document(content="b", meta={"file_path": "/d/a.txt"}),
+        Document(content="c", meta={"file_path": "/d/c.md"}),
+        Document(content="no path"),
+    ]
+    plain = InMemoryDocumentStore()
+    plain.write_documents(documents)
+    embedded = EmbeddedDocumentStore(path=str(tmp_path / "store"))
+    embedded.write_documents(documents)
+    assert stored_file_paths(plain) == stored_file_paths(embedded) == {"/d/a.txt", "/d/c.md"}
+
+
+@pytest.mark.slow
 def test_recreate_starts_from_an_empty_index(env, corpus, tmp_path):
     other = tmp_path / "other"
     other.mkdir()

@@ -125,6 +125,23 @@ def test_discovery_errors_and_skips(tmp_path):
 # ------------------------------------------------------------------------------------------------ command line
 
 
+@pytest.mark.slow
+def test_remove_from_the_command_line(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    env = _env(tmp_path)
+    assert _run_cli(str(folder), **env).returncode == 0
+    nothing = _run_cli("--remove", str(tmp_path / "other"), **env)
+    assert nothing.returncode == 2
+    assert _one_line(nothing.stderr).startswith(f"indexing: nothing is indexed at or under {tmp_path / 'other'}")
+    removed = _run_cli("--remove", str(folder / "ferry.txt"), **env)
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.strip() == f"removed 1 passage of 1 file: {(folder / 'ferry.txt').resolve()}"
+    both = _run_cli("--remove", "--recreate", str(folder), **env)
+    assert both.returncode == 2 and "not allowed with argument" in _one_line(both.stderr)
+
+
 @pytest.mark.unit
 def test_missing_path_is_one_line_and_exit_2(tmp_path):
     result = _run_cli(str(tmp_path / "no-such-folder"), **_env(tmp_path))
