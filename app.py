@@ -15,10 +15,10 @@ from docqa.batch import BatchAnswerer, output_record, parse_questions, records_c
 from docqa.commands.ask import NO_ANSWER_TEXT
 from docqa.errors import DocqaError
 from docqa.settings import get_settings
-from docqa.stores import count_passages, describe_store
+from docqa.stores import count_passages, describe_store, indexed_files
 from indexing.files import SUPPORTED_EXTENSIONS
 from indexing.run import Indexer
-from indexing.uploads import index_uploads
+from indexing.uploads import index_uploads, remove_documents
 
 QUESTION_FILE_TYPES = ["csv", "jsonl", "txt"]
 
@@ -55,32 +55,62 @@ def counted(number: int, noun: str) -> str:
 
 
 def documents_sidebar() -> None:
-    """What is indexed, and a place to add documents."""
+    """What is indexed, a place to add documents, and a way to remove them."""
     with st.sidebar:
         st.header("Documents")
-        try:
-            st.caption(f"{counted(count_passages(), 'passage')} in the {describe_store()}.")
-        except DocqaError as error:
-            st.error(str(error))
+        status = st.empty()
         files = st.file_uploader(
             "Add documents",
             type=[extension.lstrip(".") for extension in SUPPORTED_EXTENSIONS],
             accept_multiple_files=True,
             key="documents",
         )
-        if not st.button("Index", key="index", disabled=not files):
+        if st.button("Index", key="index", disabled=not files):
+            index_files(files)
+        try:
+            status.caption(f"{counted(count_passages(), 'passage')} in the {describe_store()}.")
+            paths = indexed_files()
+        except DocqaError as error:
+            status.error(str(error))
+            return
+        if "removed" in st.session_state:
+            st.success(st.session_state.pop("removed"))
+        if paths:
+            files_in_index(paths)
+
+
+def index_files(files: list) -> None:
+    """Index uploaded files and say what happened to each."""
+    try:
+        with indexing_lock(), st.spinner("Indexing…"):
+            summary = index_uploads([(f.name, f.getvalue()) for f in files], get_settings().upload_path, indexer())
+    except DocqaError as error:
+        st.error(str(error))
+        return
+    done = f"Indexed {counted(summary.files_indexed, 'file')} ({counted(summary.passages_written, 'passage')}), "
+    done += f"{summary.files_unchanged} unchanged."
+    (st.success if summary.files_indexed or summary.files_unchanged else st.warning)(done)
+    for path, reason in summary.skipped.items():
+        st.warning(f"Skipped {Path(path).name}: {reason}")
+
+
+def files_in_index(paths: list[str]) -> None:
+    """The indexed files, some of which can be removed (their uploaded copies are deleted with them)."""
+    with st.expander(f"{counted(len(paths), 'file')} indexed"):
+        with st.form("remove", clear_on_submit=True, border=False):
+            chosen = st.multiselect("Remove from the index", paths, key="remove_choice")
+            submitted = st.form_submit_button("Remove", key="remove")
+        if not (submitted and chosen):
             return
         try:
-            with indexing_lock(), st.spinner("Indexing…"):
-                summary = index_uploads([(f.name, f.getvalue()) for f in files], get_settings().upload_path, indexer())
+            with indexing_lock():
+                removed = remove_documents(chosen, get_settings().upload_path, indexer())
         except DocqaError as error:
             st.error(str(error))
             return
-        done = f"Indexed {counted(summary.files_indexed, 'file')} ({counted(summary.passages_written, 'passage')}), "
-        done += f"{summary.files_unchanged} unchanged."
-        (st.success if summary.files_indexed or summary.files_unchanged else st.warning)(done)
-        for path, reason in summary.skipped.items():
-            st.warning(f"Skipped {Path(path).name}: {reason}")
+        passages = counted(sum(removed.values()), "passage")
+        st.session_state["removed"] = f"Removed {passages} of {counted(len(removed), 'file')}."
+        st.rerun()
 
 
 def ask_tab() -> None:

@@ -1,5 +1,6 @@
 """The document store chosen by settings: the embedded on-disk store or Elasticsearch."""
 
+import contextlib
 from typing import Any
 
 from docqa.settings import Settings, get_settings
@@ -39,10 +40,26 @@ def count_passages(settings: Settings | None = None) -> int:
     :raises docqa.errors.StoreError: when the embedded store is damaged.
     """
     settings = settings or get_settings()
-    store = document_store_from_settings(settings)
+    with _store_errors(settings):
+        return document_store_from_settings(settings).count_documents()
+
+
+def indexed_files(settings: Settings | None = None) -> list[str]:
+    """
+    The paths of the files the configured store holds passages of, sorted.
+
+    :raises docqa.errors.StoreUnavailableError: when Elasticsearch cannot be reached.
+    """
+    from docqa.passage_replacement import stored_file_paths
+
+    settings = settings or get_settings()
+    with _store_errors(settings):
+        return sorted(stored_file_paths(document_store_from_settings(settings)))
+
+
+def _store_errors(settings: Settings) -> Any:
     if settings.store != "elasticsearch":
-        return store.count_documents()
+        return contextlib.nullcontext()
     from docqa.elasticsearch_store import translate_es_errors
 
-    with translate_es_errors(settings):
-        return store.count_documents()
+    return translate_es_errors(settings)

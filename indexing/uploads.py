@@ -62,3 +62,18 @@ def index_uploads(files: Iterable[tuple[str, bytes]], folder: str | Path, indexe
     :raises docqa.errors.DocqaError: when none is of a supported type, or a model or the store fails.
     """
     return indexer.run(save_uploads(files, folder), progress=False)
+
+
+def remove_documents(paths: Iterable[str], folder: str | Path, indexer: Indexer) -> dict[str, int]:
+    """
+    Remove indexed files from the index, and delete the copies of those that were uploaded into ``folder``.
+
+    :returns: passages deleted per file path.
+    :raises docqa.errors.NothingIndexedError: when none of ``paths`` is indexed.
+    """
+    removed = indexer.remove(list(paths))
+    folder = Path(folder).expanduser().resolve()
+    for path in map(Path, removed):
+        if path.parent == folder:
+            path.unlink(missing_ok=True)
+    return removed

@@ -263,3 +263,14 @@ def test_page_indexes_uploads_then_answers_questions_and_question_files(fresh_pa
     assert "empty" in table["error"][1] and table["error"].isna()[0]
     assert table["no_answer"][0] or table["source"][0] == str(uploads / "farrow point.txt")
     assert page.get("download_button")
+
+    uploaded = str(uploads / "farrow point.txt")
+    page.multiselect(key="remove_choice").select(uploaded)
+    page.button(key="remove").click()
+    page.run()
+    assert not page.exception
+    removed = f"Removed {passages} passage{'s' * (passages > 1)} of 1 file."
+    assert [box.value for box in page.sidebar.success] == [removed]
+    assert page.sidebar.caption[0].value.startswith("0 passages in the embedded store")
+    assert not (uploads / "farrow point.txt").exists()
+    assert not page.sidebar.expander, "no file left to list"

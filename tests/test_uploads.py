@@ -8,9 +8,9 @@ import pytest
 
 from docqa.errors import NoDocumentsFoundError, StoreUnavailableError
 from docqa.settings import Settings
-from docqa.stores import count_passages
+from docqa.stores import count_passages, indexed_files
 from indexing.run import Indexer
-from indexing.uploads import index_uploads, save_uploads, upload_file_name
+from indexing.uploads import index_uploads, remove_documents, save_uploads, upload_file_name
 
 TEXT = b"The Kessel Bay ferry leaves every hour from the north pier. The crossing takes twenty minutes."
 
@@ -116,3 +116,21 @@ def test_count_passages_with_elasticsearch_down_is_one_line():
     with pytest.raises(StoreUnavailableError) as caught:
         count_passages(settings)
     assert f"127.0.0.1:{port}" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.slow
+def test_remove_documents_deletes_uploaded_copies_only(embedded):
+    folder = embedded / "uploads"
+    own = embedded / "mine"
+    own.mkdir()
+    (own / "notes.txt").write_bytes(TEXT)
+    indexer = Indexer()
+    index_uploads([("ferry.txt", TEXT)], folder, indexer)
+    indexer.run([own], progress=False)
+    uploaded, mine = str(folder / "ferry.txt"), str((own / "notes.txt").resolve())
+    assert indexed_files() == sorted([uploaded, mine])
+    removed = remove_documents([uploaded, mine], folder, indexer)
+    assert set(removed) == {uploaded, mine} and all(count >= 1 for count in removed.values())
+    assert not (folder / "ferry.txt").exists(), "the uploaded copy goes with its passages"
+    assert (own / "notes.txt").exists(), "a file indexed from the user's own folder is never deleted"
+    assert indexed_files() == [] and count_passages() == 0
