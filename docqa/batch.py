@@ -66,6 +66,8 @@ def parse_questions(name: str, data: bytes) -> list[QuestionRow]:
         rows = [QuestionRow(str(n), line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     else:
         raise DatasetError(name, f"unsupported question file type {suffix or '(none)'}; use .csv, .jsonl or .txt")
+    if not rows:
+        raise DatasetError(name, "has no questions, only a header or blank lines; put one question per row")
     ids = [row.id for row in rows]
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)

@@ -40,6 +40,8 @@ def test_jsonl_and_txt(tmp_path):
     ("name", "content", "message"),
     [
         ("q.csv", "", "is empty"),
+        ("q.csv", "id,question\n", "has no questions"),
+        ("q.jsonl", "\n  \n\n", "is empty"),
         ("q.csv", "id,text\n1,Who?\n", "no 'question' column"),
         ("q.csv", "id,question\n1,Who?,extra\n", "line 2 has another number of fields"),
         ("q.csv", 'id,question\n1,"Who?\n', "line 2: broken CSV, a quoted field opened here is never closed"),
