@@ -155,6 +155,16 @@ def test_changed_file_keeps_no_stale_passages(store):
     assert store.count_documents() == 1
 
 
+def test_file_paths_lists_every_indexed_file_once(store):
+    check_embedding_dimension(store, DIM)
+    for number in range(3):
+        path = f"/docs/{number}.txt"
+        replace_file_passages(store, path, passages(path, ["one", "two"], seed=10 * number))
+    assert store.file_paths() == {"/docs/0.txt", "/docs/1.txt", "/docs/2.txt"}
+    delete_file_passages(store, "/docs/1.txt")
+    assert store.file_paths() == {"/docs/0.txt", "/docs/2.txt"}
+
+
 def test_partial_failure_names_the_file_and_a_rerun_completes(store):
     check_embedding_dimension(store, DIM)
     good = passages("/docs/good.txt", ["fine", "also fine"])
