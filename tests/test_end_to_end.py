@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from docqa.ask import QuestionAnswering
+from docqa.commands.ask import NO_ANSWER_TEXT
 from docqa.errors import EmptyQuestionError, QuestionTooLongError
 
 pytestmark = pytest.mark.slow
@@ -120,6 +121,24 @@ def test_no_answer_is_printed_as_such(indexed, tmp_path):
     result = run(["docqa", "ask", "What is the airspeed of a swallow?", "--pipeline", str(path)], indexed)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("No answer found in the indexed documents")
+
+
+def test_ask_without_a_question_answers_each_line_of_standard_input(indexed):
+    lines = "When was the Farrow Point Lighthouse first lit?\n\n" + "why " * 200 + "\nWho brews green tea?\n"
+    result = run(["docqa", "ask", "--json", "--top-k", "1"], indexed, stdin=lines)
+    assert result.returncode == 1, "one question was too long"
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [answer["query"] for answer in answers] == [
+        "When was the Farrow Point Lighthouse first lit?",
+        "Who brews green tea?",
+    ]
+    assert all(len(answer["answers"]) <= 1 for answer in answers)
+    assert answers[0]["documents"][0]["source"].endswith("farrow_point_lighthouse.txt")
+    [error] = result.stderr.splitlines()
+    assert error.startswith("docqa: the question is") and "at most 64" in error
+    text = run(["docqa", "ask"], indexed, stdin="When was the Farrow Point Lighthouse first lit?\n")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.startswith(("Answer: ", NO_ANSWER_TEXT))
 
 
 def test_bad_questions(qa):

@@ -1,10 +1,11 @@
-"""``docqa ask QUESTION``: the best answer span with its source, or an honest no-answer."""
+"""``docqa ask [QUESTION]``: the best answer span with its source, or an honest no-answer."""
 
 import argparse
 import json
+import sys
 
 from docqa.ask import AskResult, QuestionAnswering, one_line
-from docqa.errors import UsageError
+from docqa.errors import EmptyQuestionError, QuestionTooLongError, UsageError
 from docqa.pipelines import QUERY_PIPELINE
 
 NAME = "ask"
@@ -14,7 +15,12 @@ NO_ANSWER_TEXT = "No answer found in the indexed documents."
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``docqa ask``."""
-    parser.add_argument("question", help="the question, in plain words")
+    parser.add_argument(
+        "question",
+        nargs="?",
+        help="the question, in plain words; without it, questions are read one per line (typed, or piped in) and "
+        "answered as they come, with the models loaded once",
+    )
     parser.add_argument("--top-k", type=int, default=3, metavar="N", help="answer spans to return (default 3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.add_argument("--pipeline", default=str(QUERY_PIPELINE), help="query pipeline YAML")
@@ -53,9 +59,40 @@ def format_result(result: AskResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Ask and print."""
+    """Ask one question, or every question read from standard input, and print the answers."""
     if args.top_k < 1:
         raise UsageError("--top-k must be at least 1")
-    result = QuestionAnswering(args.pipeline).ask(args.question, top_k=args.top_k)
-    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else format_result(result))
-    return 0
+    qa = QuestionAnswering(args.pipeline)
+    if args.question is not None:
+        result = qa.ask(args.question, top_k=args.top_k)
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else format_result(result))
+        return 0
+    return ask_each_line(qa, args.top_k, args.json)
+
+
+def ask_each_line(qa: QuestionAnswering, top_k: int, as_json: bool) -> int:
+    """
+    Answer the questions of standard input, one per line, as they come (a prompt on a terminal, where an empty
+    line or end of input quits). A question that cannot be asked (too long) is reported and the next one read.
+
+    :returns: 0, or 1 when some question could not be asked.
+    """
+    interactive = sys.stdin.isatty()
+    failed = 0
+    while True:
+        try:
+            line = input("Question: ") if interactive else sys.stdin.readline()
+        except EOFError:
+            break
+        if not line.strip():
+            if interactive or not line:
+                break
+            continue
+        try:
+            result = qa.ask(line, top_k=top_k)
+        except (EmptyQuestionError, QuestionTooLongError) as error:
+            print(f"docqa: {error}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
+        print(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else format_result(result) + "\n", flush=True)
+    return 1 if failed else 0
