@@ -21,6 +21,7 @@ from indexing.files import Discovery, discover_files, file_text_encoding, unread
 from indexing.passages import file_sha256
 
 NO_TEXT = "no text could be extracted"
+NO_PDF_TEXT = "no text could be extracted (a scanned PDF has only images: run OCR on it first, e.g. ocrmypdf)"
 
 
 @dataclass
@@ -230,7 +231,7 @@ class Indexer:
             elif passages.get(str(path)):
                 summary.files_indexed += 1
             else:
-                self._skip(path, NO_TEXT, existing, summary)
+                self._skip(path, NO_PDF_TEXT if path.suffix.lower() == ".pdf" else NO_TEXT, existing, summary)
 
     def _convert(self, todo: list[tuple[Path, str]]) -> tuple[dict[str, list[Document]], int, dict[str, str]]:
         """Run the pipeline on whole files; a batch that fails is retried file by file to find the bad one."""

@@ -182,6 +182,21 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_is_indexed(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_pdf_without_text_is_skipped_with_a_hint_about_ocr(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    samples.write_text_pdf(folder / "scan.pdf", [[]])
+    (folder / "ferry.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    assert unreadable_reason(folder / "scan.pdf") is None, "a valid PDF passes the cheap checks"
+    result = _run_cli(str(folder), **_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    summary = _one_line(result.stdout)
+    assert f"{(folder / 'scan.pdf').resolve()} (no text could be extracted (a scanned PDF has only images: run OCR" in (
+        summary
+    )
+
+
+@pytest.mark.slow
 def test_nothing_indexable_exits_non_zero_with_the_reasons(tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
