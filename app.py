@@ -49,6 +49,12 @@ def indexing_lock() -> threading.Lock:
     return threading.Lock()
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def store_overview(store: str) -> tuple[int, list[str]]:
+    """Passages and indexed files of ``store`` (its description: the cache key), asked at most once a minute."""
+    return count_passages(), indexed_files()
+
+
 def counted(number: int, noun: str) -> str:
     """``1 file``, ``2 files``."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
@@ -68,8 +74,9 @@ def documents_sidebar() -> None:
         if st.button("Index", key="index", disabled=not files):
             index_files(files)
         try:
-            status.caption(f"{counted(count_passages(), 'passage')} in the {describe_store()}.")
-            paths = indexed_files()
+            store = describe_store()
+            passages, paths = store_overview(store)
+            status.caption(f"{counted(passages, 'passage')} in the {store}.")
         except DocqaError as error:
             status.error(str(error))
             return
@@ -85,8 +92,10 @@ def index_files(files: list) -> None:
         with indexing_lock(), st.spinner("Indexing…"):
             summary = index_uploads([(f.name, f.getvalue()) for f in files], get_settings().upload_path, indexer())
     except DocqaError as error:
+        store_overview.clear()
         st.error(str(error))
         return
+    store_overview.clear()
     done = f"Indexed {counted(summary.files_indexed, 'file')} ({counted(summary.passages_written, 'passage')}), "
     done += f"{summary.files_unchanged} unchanged."
     (st.success if summary.files_indexed or summary.files_unchanged else st.warning)(done)
@@ -108,6 +117,8 @@ def files_in_index(paths: list[str]) -> None:
         except DocqaError as error:
             st.error(str(error))
             return
+        finally:
+            store_overview.clear()
         passages = counted(sum(removed.values()), "passage")
         st.session_state["removed"] = f"Removed {passages} of {counted(len(removed), 'file')}."
         st.rerun()

@@ -240,8 +240,10 @@ def fresh_page_env(env, tmp_path, monkeypatch):
     monkeypatch.setenv("DOCQA_STORE_PATH", str(tmp_path / "store"))
     monkeypatch.setenv("DOCQA_UPLOAD_PATH", str(tmp_path / "uploads"))
     st.cache_resource.clear()
+    st.cache_data.clear()
     yield tmp_path
     st.cache_resource.clear()
+    st.cache_data.clear()
 
 
 def test_page_indexes_uploads_then_answers_questions_and_question_files(fresh_page_env):
