@@ -8,7 +8,7 @@ from types import ModuleType
 
 from docqa.errors import DocqaError
 
-COMMAND_MODULES = ("ask", "batch", "evaluate", "squad_metrics", "calibrate")
+COMMAND_MODULES = ("ask", "batch", "status", "evaluate", "squad_metrics", "calibrate")
 
 
 class OneLineParser(argparse.ArgumentParser):

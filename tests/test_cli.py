@@ -52,3 +52,31 @@ def test_installed_commands_run_from_any_directory(tmp_path, command, expected):
     result = subprocess.run([str(script), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout and result.stdout.startswith(f"usage: {command} ")
+
+
+def test_status_names_the_store_its_contents_and_the_models(tmp_path):
+    import os
+
+    from haystack import Document
+
+    from docqa.embedded_store import EmbeddedDocumentStore
+
+    store = tmp_path / "store"
+    EmbeddedDocumentStore(path=str(store)).write_documents(
+        [Document(content=f"passage {i}", meta={"file_path": f"/docs/{i % 2}.txt"}) for i in range(3)]
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
+    env.update(DOCQA_STORE_PATH=str(store), DOCQA_READER_MODEL="/models/reader", DOCQA_DEVICE="cpu")
+    result = run_docqa("status", "--files", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"store: embedded store at {store}: 3 passages from 2 files",
+        "embedding model: sentence-transformers/all-MiniLM-L6-v2",
+        "reader model: /models/reader",
+        "device: cpu",
+        "/docs/0.txt",
+        "/docs/1.txt",
+    ]
+    empty = run_docqa("status", env={**env, "DOCQA_STORE_PATH": str(tmp_path / "none")})
+    assert empty.stdout.splitlines()[0] == f"store: embedded store at {tmp_path / 'none'}: 0 passages from 0 files"
+    assert not (tmp_path / "none").exists(), "status creates nothing"
