@@ -126,14 +126,19 @@ def files_in_index(paths: list[str]) -> None:
 
 def ask_tab() -> None:
     """One question, its answers with their sources, or an honest no-answer."""
+    try:
+        paths = store_overview(describe_store())[1]
+    except DocqaError:
+        paths = []  # the sidebar shows the error
     with st.form("ask"):
         question = st.text_input("Question", placeholder="e.g. When was the contract signed?", key="question")
+        within = st.multiselect("Search only in (all files when empty)", paths, key="within") if paths else []
         top_k = st.slider("Answers to show", min_value=1, max_value=10, value=3)
         submitted = st.form_submit_button("Ask", key="ask")
     if not submitted:
         return
     try:
-        result = question_answering().ask(question, top_k=top_k)
+        result = question_answering().ask(question, top_k=top_k, within=within)
     except DocqaError as error:
         st.error(str(error))
         return

@@ -11,7 +11,7 @@ from haystack import Document, ExtractedAnswer, Pipeline
 from docqa.errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
 from docqa.pipelines import QUERY_PIPELINE, load_pipeline, question_inputs, reader_documents_source
 from docqa.settings import Settings, get_settings
-from docqa.stores import describe_store
+from docqa.stores import describe_store, files_filter, files_within
 
 
 def one_line(text: str) -> str:
@@ -158,22 +158,25 @@ class QuestionAnswering:
         if tokens > reader.max_query_length:
             raise QuestionTooLongError(tokens, reader.max_query_length)
 
-    def ask(self, question: str, top_k: int = 3) -> AskResult:
+    def ask(self, question: str, top_k: int = 3, within: list[str] | None = None) -> AskResult:
         """
         Answer one question from the indexed documents.
 
         :param question: the question in plain words.
         :param top_k: how many answer spans to return.
+        :param within: search only the indexed files at or under these files or folders; None or empty: all.
         :raises EmptyQuestionError, QuestionTooLongError, EmptyIndexError: on bad input or an empty index.
+        :raises docqa.errors.NothingIndexedError: when nothing indexed is within ``within``.
         """
         question = question.strip()
         if not question:
             raise EmptyQuestionError()
         with store_errors(self.settings):
             self._check_index()
+            filters = files_filter(files_within(within, self.settings)) if within else None
             self.pipeline.warm_up()
             self._check_question_length(question)
-            inputs = question_inputs(self.pipeline, question)
+            inputs = question_inputs(self.pipeline, question, filters=filters)
             inputs["reader"] = {"query": question, "top_k": top_k}
             source = reader_documents_source(self.pipeline)
             output = self.pipeline.run(inputs, include_outputs_from={source})

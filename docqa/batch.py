@@ -17,6 +17,7 @@ from haystack import Document, Pipeline
 from docqa.ask import AskResult, require_documents, result_from_answers, store_errors
 from docqa.errors import DatasetError, EmptyQuestionError, InputPathError, QuestionTooLongError
 from docqa.pipelines import ALLOWED_MODULES, load_pipeline, question_inputs, reader_documents_source
+from docqa.stores import files_filter, files_within
 
 OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_score", "source", "page", "error"]
 
@@ -169,16 +170,27 @@ class BatchAnswerer:
 
     :param pipeline_path: the query pipeline YAML, or a loaded query pipeline (its reader is shared).
     :param chunk_size: questions per reader call (memory is bounded by the reader's token budget either way).
+    :param within: search only the indexed files at or under these files or folders; None or empty: all.
     """
 
-    def __init__(self, pipeline_path: str | Path | Pipeline, chunk_size: int = 64) -> None:
+    def __init__(
+        self, pipeline_path: str | Path | Pipeline, chunk_size: int = 64, within: list[str] | None = None
+    ) -> None:
         self.retrieval, self.reader, self.documents_from = split_query_pipeline(pipeline_path)
         self.chunk_size = chunk_size
+        self.within = list(within or [])
+        self._filters: dict[str, Any] | None = None
         self._warm = False
 
     def check_index(self) -> None:
-        """:raises EmptyIndexError: when nothing has been indexed; see :func:`docqa.ask.require_documents`."""
+        """
+        :raises EmptyIndexError: when nothing has been indexed; see :func:`docqa.ask.require_documents`.
+        :raises docqa.errors.NothingIndexedError: when nothing indexed is within ``within``.
+        """
         require_documents(self.retrieval)
+        if self.within:
+            with store_errors():
+                self._filters = files_filter(files_within(self.within))
 
     def warm_up(self) -> None:
         """Load every model once."""
@@ -188,7 +200,7 @@ class BatchAnswerer:
             self._warm = True
 
     def _retrieve(self, question: str) -> list[Document]:
-        inputs = question_inputs(self.retrieval, question)
+        inputs = question_inputs(self.retrieval, question, filters=self._filters)
         with store_errors():
             output = self.retrieval.run(inputs, include_outputs_from={self.documents_from})
         return output[self.documents_from]["documents"]

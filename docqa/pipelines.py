@@ -1,6 +1,7 @@
 """Loading the Haystack YAML pipelines in ``pipelines/``."""
 
 from pathlib import Path
+from typing import Any
 
 from haystack import Pipeline
 from haystack.core.errors import DeserializationError, PipelineError
@@ -31,10 +32,16 @@ def load_pipeline(path: str | Path) -> Pipeline:
         raise PipelineFileError(str(path), f"not a valid pipeline ({reason})") from error
 
 
-def question_inputs(pipeline: Pipeline, question: str, exclude: tuple[str, ...] = ("reader",)) -> dict[str, dict]:
+def question_inputs(
+    pipeline: Pipeline,
+    question: str,
+    exclude: tuple[str, ...] = ("reader",),
+    filters: dict[str, Any] | None = None,
+) -> dict[str, dict]:
     """
     Pipeline inputs that feed the question to every open ``text`` (embedders) or ``query`` (keyword retrievers)
-    input, leaving out the components named in ``exclude``.
+    input, and ``filters`` (when given) to every open ``filters`` input (retrievers), leaving out the components
+    named in ``exclude``.
     """
     inputs: dict[str, dict] = {}
     for name, sockets in pipeline.inputs().items():
@@ -44,6 +51,8 @@ def question_inputs(pipeline: Pipeline, question: str, exclude: tuple[str, ...] 
             inputs[name] = {"text": question}
         elif "query" in sockets:
             inputs[name] = {"query": question}
+        if filters is not None and "filters" in sockets:
+            inputs.setdefault(name, {})["filters"] = filters
     return inputs
 
 

@@ -1,6 +1,8 @@
 """The document store chosen by settings: the embedded on-disk store or Elasticsearch."""
 
 import contextlib
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from docqa.settings import Settings, get_settings
@@ -55,6 +57,31 @@ def indexed_files(settings: Settings | None = None) -> list[str]:
     settings = settings or get_settings()
     with _store_errors(settings):
         return sorted(stored_file_paths(document_store_from_settings(settings)))
+
+
+def files_within(paths: Iterable[str | Path], settings: Settings | None = None) -> list[str]:
+    """
+    The indexed files at or under ``paths`` (files or folders, matched as absolute paths; they need not exist).
+
+    :raises docqa.errors.NothingIndexedError: when no indexed file is there.
+    """
+    from docqa.errors import NothingIndexedError
+
+    settings = settings or get_settings()
+    targets = [Path(path).expanduser().resolve() for path in paths]
+    chosen = [
+        path
+        for path in indexed_files(settings)
+        if any(Path(path) == target or Path(path).is_relative_to(target) for target in targets)
+    ]
+    if not chosen:
+        raise NothingIndexedError([str(target) for target in targets], describe_store(settings))
+    return chosen
+
+
+def files_filter(files: list[str]) -> dict[str, Any]:
+    """The Haystack filter keeping the passages of ``files``."""
+    return {"field": "meta.file_path", "operator": "in", "value": list(files)}
 
 
 def _store_errors(settings: Settings) -> Any:

@@ -12,11 +12,11 @@ from haystack import Document, Pipeline
 from haystack.core.errors import PipelineRuntimeError
 from tqdm import tqdm
 
-from docqa.errors import DocqaError, EmbeddingDimensionError, NothingIndexedError, PipelineFileError
+from docqa.errors import DocqaError, EmbeddingDimensionError, PipelineFileError
 from docqa.passage_replacement import delete_file_passages, stored_file_paths
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.settings import get_settings
-from docqa.stores import describe_store
+from docqa.stores import describe_store, files_within
 from indexing.files import Discovery, discover_files, file_text_encoding, unreadable_reason
 from indexing.passages import file_sha256
 
@@ -153,13 +153,8 @@ class Indexer:
         :returns: passages deleted per file path.
         :raises NothingIndexedError: when no indexed file is at or under any of ``paths``.
         """
-        targets = [Path(path).expanduser().resolve() for path in paths]
         with self._store_errors():
-            indexed = sorted(stored_file_paths(self.store))
-            chosen = [path for path in indexed if any(_under(Path(path), target) for target in targets)]
-            if not chosen:
-                raise NothingIndexedError([str(target) for target in targets], describe_store(self.settings))
-            return {path: delete_file_passages(self.store, path) for path in chosen}
+            return {path: delete_file_passages(self.store, path) for path in files_within(paths, self.settings)}
 
     def _store_errors(self) -> Any:
         if self.settings.store != "elasticsearch":

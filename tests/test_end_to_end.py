@@ -141,6 +141,30 @@ def test_ask_without_a_question_answers_each_line_of_standard_input(indexed):
     assert text.stdout.startswith(("Answer: ", NO_ANSWER_TEXT))
 
 
+def test_questions_can_be_limited_to_some_files_or_folders(qa, indexed, tmp_path):
+    from docqa.errors import NothingIndexedError
+
+    bridge = str(SAMPLE / "halvard_bridge.html")
+    result = qa.ask("When was the Farrow Point Lighthouse first lit?", top_k=3, within=[bridge])
+    assert result.documents and {document.source for document in result.documents} == {bridge}
+    assert all(answer.source == bridge for answer in result.answers)
+    everywhere = qa.ask("When was the Farrow Point Lighthouse first lit?", top_k=3, within=[str(SAMPLE)])
+    assert everywhere.documents[0].source.endswith("farrow_point_lighthouse.txt")
+    with pytest.raises(NothingIndexedError):
+        qa.ask("Anything?", within=[str(SAMPLE / "elsewhere")])
+    cli = run(["docqa", "ask", "Who was the first keeper?", "--json", "--in", bridge], indexed)
+    assert cli.returncode == 0, cli.stderr
+    assert {document["source"] for document in json.loads(cli.stdout)["documents"]} == {bridge}
+    questions = tmp_path / "questions.txt"
+    questions.write_text("When was the Farrow Point Lighthouse first lit?\nWho built the bridge?\n")
+    batch = run(["docqa", "batch", str(questions), "--in", bridge], indexed)
+    assert batch.returncode == 0, batch.stderr
+    rows = [json.loads(line) for line in batch.stdout.splitlines()]
+    assert len(rows) == 2 and all(row["no_answer"] or row["source"] == bridge for row in rows)
+    outside = run(["docqa", "batch", str(questions), "--in", str(SAMPLE / "elsewhere")], indexed)
+    assert outside.returncode == 2 and outside.stderr.startswith("docqa: nothing is indexed at or under")
+
+
 def test_bad_questions(qa):
     with pytest.raises(EmptyQuestionError):
         qa.ask("   ")
@@ -212,6 +236,16 @@ def test_page_shows_answers_with_sources(page_env):
     assert blocks and all("<mark><b>" in block for block in blocks)
     assert any(str(SAMPLE) in block for block in blocks)
     assert any(str(SAMPLE / "farrow_point_lighthouse.txt") in line.value for line in page.text)
+
+
+def test_page_searches_only_the_files_chosen(page_env):
+    bridge = str(SAMPLE / "halvard_bridge.html")
+    page = open_page()
+    page.multiselect(key="within").select(bridge)
+    page = ask_on_page("When was the Farrow Point Lighthouse first lit?", page)
+    blocks = [block.value for block in page.html]
+    assert blocks and all(bridge in block for block in blocks)
+    assert {line.value.split("  ", 1)[1] for line in page.text} == {bridge}
 
 
 def test_page_reports_user_errors_in_one_line(page_env):

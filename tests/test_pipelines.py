@@ -56,3 +56,23 @@ def test_retrievers_round_trip_through_yaml(component):
     assert vars(loaded).keys() == vars(component).keys()
     for name, value in component.to_dict()["init_parameters"].items():
         assert getattr(loaded, name) == value
+
+
+@pytest.mark.parametrize("name", ["query.yml", "query_dense.yml", "query_bm25.yml"])
+def test_question_inputs_reach_every_retriever_with_the_filters(name):
+    from docqa.pipelines import question_inputs
+
+    pipeline = load_pipeline(PIPELINES_DIR / name)
+    filters = {"field": "meta.file_path", "operator": "in", "value": ["/d/a.txt"]}
+    plain = question_inputs(pipeline, "Who?")
+    limited = question_inputs(pipeline, "Who?", filters=filters)
+    retrievers = {
+        component for component, sockets in pipeline.inputs().items() if "filters" in sockets and component != "reader"
+    }
+    assert retrievers, "every query pipeline has a retriever"
+    assert {name for name, inputs in limited.items() if "filters" in inputs} == retrievers
+    assert all(limited[name]["filters"] == filters for name in retrievers)
+    assert all("filters" not in inputs for inputs in plain.values())
+    for component, inputs in limited.items():
+        rest = {key: value for key, value in inputs.items() if key != "filters"}
+        assert rest == plain.get(component, {}), "the question goes where it went without filters"

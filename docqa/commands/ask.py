@@ -22,8 +22,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "answered as they come, with the models loaded once",
     )
     parser.add_argument("--top-k", type=int, default=3, metavar="N", help="answer spans to return (default 3)")
+    add_within_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.add_argument("--pipeline", default=str(QUERY_PIPELINE), help="query pipeline YAML")
+
+
+def add_within_argument(parser: argparse.ArgumentParser) -> None:
+    """``--in PATH`` (repeatable): search only the indexed files at or under PATH."""
+    parser.add_argument(
+        "--in",
+        dest="within",
+        action="append",
+        metavar="PATH",
+        help="search only the indexed files at or under this file or folder (repeat for several)",
+    )
 
 
 def highlight(context: str, start: int, end: int, width: int = 160) -> str:
@@ -64,13 +76,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--top-k must be at least 1")
     qa = QuestionAnswering(args.pipeline)
     if args.question is not None:
-        result = qa.ask(args.question, top_k=args.top_k)
+        result = qa.ask(args.question, top_k=args.top_k, within=args.within)
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else format_result(result))
         return 0
-    return ask_each_line(qa, args.top_k, args.json)
+    return ask_each_line(qa, args.top_k, args.json, args.within)
 
 
-def ask_each_line(qa: QuestionAnswering, top_k: int, as_json: bool) -> int:
+def ask_each_line(qa: QuestionAnswering, top_k: int, as_json: bool, within: list[str] | None = None) -> int:
     """
     Answer the questions of standard input, one per line, as they come (a prompt on a terminal, where an empty
     line or end of input quits). A question that cannot be asked (too long) is reported and the next one read.
@@ -89,7 +101,7 @@ def ask_each_line(qa: QuestionAnswering, top_k: int, as_json: bool) -> int:
                 break
             continue
         try:
-            result = qa.ask(line, top_k=top_k)
+            result = qa.ask(line, top_k=top_k, within=within)
         except (EmptyQuestionError, QuestionTooLongError) as error:
             print(f"docqa: {error}", file=sys.stderr, flush=True)
             failed += 1

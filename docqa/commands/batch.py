@@ -8,6 +8,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from docqa.batch import BatchAnswerer, RowWriter, output_record, read_questions
+from docqa.commands.ask import add_within_argument
 from docqa.errors import UsageError
 from docqa.pipelines import QUERY_PIPELINE
 
@@ -22,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["csv", "jsonl"], help="output format (default: from --out, else jsonl)")
     parser.add_argument("--pipeline", default=str(QUERY_PIPELINE), help="query pipeline YAML")
     parser.add_argument("--chunk-size", type=int, default=64, help="questions per reader call (default 64)")
+    add_within_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")
     rows = read_questions(args.questions)
-    answerer = BatchAnswerer(args.pipeline, chunk_size=args.chunk_size)
+    answerer = BatchAnswerer(args.pipeline, chunk_size=args.chunk_size, within=args.within)
     answerer.check_index()
     started = time.perf_counter()
     failed = 0
