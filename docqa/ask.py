@@ -1,7 +1,5 @@
 """Asking one question of the indexed documents: the function behind ``docqa ask`` and the page."""
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +9,7 @@ from haystack import Document, ExtractedAnswer, Pipeline
 from docqa.errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
 from docqa.pipelines import QUERY_PIPELINE, load_pipeline, question_inputs, reader_documents_source
 from docqa.settings import Settings, get_settings
-from docqa.stores import describe_store, files_filter, files_within
+from docqa.stores import describe_store, files_filter, files_within, store_errors
 
 
 def one_line(text: str) -> str:
@@ -95,19 +93,6 @@ def result_from_answers(
         ],
         documents=[RetrievedPassage(source=_source(d), score=d.score) for d in documents],
     )
-
-
-@contextlib.contextmanager
-def store_errors(settings: Settings | None = None) -> Iterator[None]:
-    """Report Elasticsearch failures inside the block as one line naming the host (``StoreUnavailableError``)."""
-    settings = settings or get_settings()
-    if settings.store != "elasticsearch":
-        yield
-        return
-    from docqa.elasticsearch_store import translate_es_errors
-
-    with translate_es_errors(settings):
-        yield
 
 
 def require_documents(pipeline: Pipeline, settings: Settings | None = None) -> None:

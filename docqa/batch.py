@@ -14,10 +14,10 @@ from typing import Any, TextIO
 
 from haystack import Document, Pipeline
 
-from docqa.ask import AskResult, require_documents, result_from_answers, store_errors
+from docqa.ask import AskResult, require_documents, result_from_answers
 from docqa.errors import DatasetError, EmptyQuestionError, InputPathError, QuestionTooLongError
 from docqa.pipelines import ALLOWED_MODULES, load_pipeline, question_inputs, reader_documents_source
-from docqa.stores import files_filter, files_within
+from docqa.stores import files_filter, files_within, store_errors
 
 OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_score", "source", "page", "error"]
 

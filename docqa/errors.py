@@ -41,7 +41,7 @@ class NoDocumentsFoundError(DocqaError):
 
 
 class NothingIndexedError(DocqaError):
-    """Passages were to be removed for paths under which nothing is indexed."""
+    """Paths given to search in or to remove from the index hold no indexed file."""
 
     exit_code = 2
 

@@ -42,7 +42,7 @@ def count_passages(settings: Settings | None = None) -> int:
     :raises docqa.errors.StoreError: when the embedded store is damaged.
     """
     settings = settings or get_settings()
-    with _store_errors(settings):
+    with store_errors(settings):
         return document_store_from_settings(settings).count_documents()
 
 
@@ -55,8 +55,14 @@ def indexed_files(settings: Settings | None = None) -> list[str]:
     from docqa.passage_replacement import stored_file_paths
 
     settings = settings or get_settings()
-    with _store_errors(settings):
+    with store_errors(settings):
         return sorted(stored_file_paths(document_store_from_settings(settings)))
+
+
+def paths_within(paths: Iterable[str], targets: Iterable[str | Path]) -> list[str]:
+    """The ``paths`` (absolute, as indexing stores them) at or under any of ``targets`` (files or folders)."""
+    folders = [Path(target).expanduser().resolve() for target in targets]
+    return [path for path in paths if any(Path(path).is_relative_to(folder) for folder in folders)]
 
 
 def files_within(paths: Iterable[str | Path], settings: Settings | None = None) -> list[str]:
@@ -68,14 +74,10 @@ def files_within(paths: Iterable[str | Path], settings: Settings | None = None) 
     from docqa.errors import NothingIndexedError
 
     settings = settings or get_settings()
-    targets = [Path(path).expanduser().resolve() for path in paths]
-    chosen = [
-        path
-        for path in indexed_files(settings)
-        if any(Path(path) == target or Path(path).is_relative_to(target) for target in targets)
-    ]
+    paths = list(paths)
+    chosen = paths_within(indexed_files(settings), paths)
     if not chosen:
-        raise NothingIndexedError([str(target) for target in targets], describe_store(settings))
+        raise NothingIndexedError([str(Path(path).expanduser().resolve()) for path in paths], describe_store(settings))
     return chosen
 
 
@@ -84,7 +86,12 @@ def files_filter(files: list[str]) -> dict[str, Any]:
     return {"field": "meta.file_path", "operator": "in", "value": list(files)}
 
 
-def _store_errors(settings: Settings) -> Any:
+def store_errors(settings: Settings | None = None) -> Any:
+    """
+    A context in which Elasticsearch failures become one line naming the host (``StoreUnavailableError``); it
+    changes nothing for the embedded store.
+    """
+    settings = settings or get_settings()
     if settings.store != "elasticsearch":
         return contextlib.nullcontext()
     from docqa.elasticsearch_store import translate_es_errors

@@ -3,7 +3,6 @@
 import sys
 import time
 from collections import defaultdict
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from docqa.errors import DocqaError, EmbeddingDimensionError, PipelineFileError
 from docqa.passage_replacement import delete_file_passages, stored_file_paths
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.settings import get_settings
-from docqa.stores import describe_store, files_within
+from docqa.stores import describe_store, files_within, paths_within, store_errors
 from indexing.files import Discovery, discover_files, file_text_encoding, unreadable_reason
 from indexing.passages import file_sha256
 
@@ -113,7 +112,7 @@ class Indexer:
         started = time.monotonic()
         discovery = discovery or discover_files(paths)
         summary = IndexSummary(skipped={str(path): reason for path, reason in discovery.skipped.items()})
-        with self._store_errors():
+        with store_errors(self.settings):
             self._pipeline = self._pipeline or load_pipeline(self.pipeline_path)
             if self.settings.store == "elasticsearch":
                 from docqa.elasticsearch_store import wait_until_ready
@@ -128,19 +127,16 @@ class Indexer:
                     batch = files[start : start + self.batch_size]
                     self._index_batch(batch, summary)
                     bar.update(len(batch))
-            folders = [Path(path).expanduser().resolve() for path in paths if Path(path).expanduser().is_dir()]
-            summary.files_removed = self._remove_gone(folders)
+            summary.files_removed = self._remove_gone([path for path in paths if Path(path).expanduser().is_dir()])
         summary.seconds = time.monotonic() - started
         return summary
 
-    def _remove_gone(self, folders: list[Path]) -> int:
+    def _remove_gone(self, folders: list[str | Path]) -> int:
         """Delete the passages of files under ``folders`` that no longer exist; returns how many files."""
         if not folders:
             return 0
         gone = [
-            path
-            for path in sorted(stored_file_paths(self.store))
-            if any(_under(Path(path), folder) for folder in folders) and not Path(path).exists()
+            path for path in paths_within(sorted(stored_file_paths(self.store)), folders) if not Path(path).exists()
         ]
         for path in gone:
             delete_file_passages(self.store, path)
@@ -153,15 +149,8 @@ class Indexer:
         :returns: passages deleted per file path.
         :raises NothingIndexedError: when no indexed file is at or under any of ``paths``.
         """
-        with self._store_errors():
+        with store_errors(self.settings):
             return {path: delete_file_passages(self.store, path) for path in files_within(paths, self.settings)}
-
-    def _store_errors(self) -> Any:
-        if self.settings.store != "elasticsearch":
-            return nullcontext()
-        from docqa.elasticsearch_store import translate_es_errors
-
-        return translate_es_errors(self.settings)
 
     def _recreate(self) -> None:
         """Empty the index, after the models loaded: a model that fails to load leaves the index as it was."""
@@ -280,10 +269,6 @@ def index_paths(
 ) -> IndexSummary:
     """Index files and folders with the pipeline at ``pipeline_path``; see :class:`Indexer`."""
     return Indexer(pipeline_path).run(paths, recreate=recreate, progress=progress)
-
-
-def _under(path: Path, folder: Path) -> bool:
-    return path == folder or path.is_relative_to(folder)
 
 
 def _source_meta(path: Path, sha: str) -> dict[str, str]:
