@@ -1,0 +1,127 @@
+"""Where docqa's reader spends its time: tokenising, the model with span decoding, answer building, per token budget.
+
+    python bench/reader_stages.py --data ../shared/data/squad2-dev-calibration.json --model DIR --limit 200
+    python bench/reader_stages.py --data ... --model DIR --device cuda --budgets 16384,32768,65536,131072
+
+Same workload as bench/reader.py (each question with 5 passages of its article). For each ``max_tokens_per_batch``
+the reader first reads everything untimed by stage (its real speed: the CPU prepares a batch while the GPU runs the
+last), then again with each stage timed on its own (on a GPU each model call is synchronised, so the stages add up;
+on a CPU with several workers the model stage sums calls that overlapped).
+Padding efficiency is the share of the model's tokens that are real, not padding.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from reader import _documents, load_workload  # noqa: E402  (bench/reader.py, beside this file)
+
+
+def _timed(function, name: str, totals: dict[str, float], synchronize):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        result = function(*args, **kwargs)
+        synchronize()
+        totals[name] += time.perf_counter() - started
+        return result
+
+    return wrapper
+
+
+def measure(reader, questions: list[str], documents: list, repeats: int) -> dict:
+    """One reader's end-to-end speed (best of ``repeats``) and its stage split."""
+    import torch
+
+    from docqa.shapes import padded_width
+
+    cuda = reader._torch_device.type == "cuda"
+
+    def synchronize() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
+    passages = sum(map(len, documents))
+    best = float("inf")
+    for _ in range(repeats):
+        synchronize()
+        started = time.perf_counter()
+        reader.read_batch(questions, documents)
+        synchronize()
+        best = min(best, time.perf_counter() - started)
+
+    totals: dict[str, float] = defaultdict(float)
+    shapes = {"windows": 0, "real_tokens": 0, "model_tokens": 0, "batches": 0}
+    preprocess, forward, postprocess = reader._preprocess, reader._forward, reader._postprocess
+
+    def counted_forward(windows, batch, *args):
+        shapes["batches"] += 1
+        shapes["real_tokens"] += sum(len(windows[i].encoding.ids) for i in batch)
+        shapes["model_tokens"] += len(batch) * padded_width(len(windows[batch[0]].encoding.ids), reader.max_seq_len)
+        return timed_forward(windows, batch, *args)
+
+    timed_forward = _timed(forward, "model and span decoding", totals, synchronize)
+    reader._preprocess = _timed(preprocess, "tokenising", totals, synchronize)
+    reader._forward = counted_forward
+    reader._postprocess = _timed(postprocess, "answers (Python)", totals, synchronize)
+    try:
+        synchronize()
+        started = time.perf_counter()
+        reader.read_batch(questions, documents)
+        synchronize()
+        staged = time.perf_counter() - started
+    finally:
+        del reader._preprocess, reader._forward, reader._postprocess
+    stages = {name: round(seconds, 3) for name, seconds in totals.items()}
+    stages["other"] = round(staged - sum(totals.values()), 3)
+    return {
+        "max_tokens_per_batch": reader._budget,
+        "passages": passages,
+        "seconds": round(best, 3),
+        "passages_per_s": round(passages / best, 1),
+        "stage_seconds": stages,
+        "batches": shapes["batches"],
+        "padding_efficiency": round(shapes["real_tokens"] / max(1, shapes["model_tokens"]), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="SQuAD v2 JSON file")
+    parser.add_argument("--model", required=True, help="QA model: local directory or hub name")
+    parser.add_argument("--limit", type=int, default=None, help="first N questions only")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--precision", default="auto", help="docqa reader precision")
+    parser.add_argument("--budgets", default="", help="max_tokens_per_batch values, comma-separated (default: its own)")
+    parser.add_argument("--repeats", type=int, default=2, help="end-to-end reads per budget, best kept (default 2)")
+    args = parser.parse_args()
+
+    import torch
+
+    from docqa.components.reader import ExtractiveReader
+
+    questions, passages = load_workload(args.data, args.limit)
+    documents = _documents(passages)
+    print(
+        f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"CUDA: {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}; "
+        f"{len(questions)} questions, {sum(map(len, documents))} passages",
+        flush=True,
+    )
+    for budget in [int(value) for value in args.budgets.split(",") if value] or [None]:
+        reader = ExtractiveReader(
+            model=args.model, device=args.device, precision=args.precision, max_tokens_per_batch=budget
+        )
+        reader.warm_up()
+        result = measure(reader, questions, documents, args.repeats)
+        print(json.dumps({"device": reader.resolved_device(), "precision": reader.resolved_precision(), **result}))
+        print(flush=True)
+
+
+if __name__ == "__main__":
+    main()
