@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reader import _documents, load_workload  # noqa: E402  (bench/reader.py, beside this file)
+from reader import _documents, load_workload  # bench/reader.py, beside this file
 
 
 def _timed(function, name: str, totals: dict[str, float], synchronize):
