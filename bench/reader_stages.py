@@ -4,9 +4,10 @@
     python bench/reader_stages.py --data ... --model DIR --device cuda --budgets 16384,32768,65536,131072
 
 Same workload as bench/reader.py (each question with 5 passages of its article). For each ``max_tokens_per_batch``
-the reader first reads everything untimed by stage (its real speed: the CPU prepares a batch while the GPU runs the
-last), then again with each stage timed on its own (on a GPU each model call is synchronised, so the stages add up;
-on a CPU with several workers the model stage sums calls that overlapped).
+the reader first reads everything untimed by stage (its real speed; on a GPU the stages overlap: it tokenises the
+next chunk and builds the last one's answers while the model runs), then again one stage after another, each timed
+on its own (each model call synchronised, so the stages add up; on a CPU with several workers the model stage sums
+calls that overlapped).
 Padding efficiency is the share of the model's tokens that are real, not padding.
 """
 
@@ -38,6 +39,7 @@ def measure(reader, questions: list[str], documents: list, repeats: int) -> dict
     """One reader's end-to-end speed (best of ``repeats``) and its stage split."""
     import torch
 
+    from docqa.components import reader as reader_module
     from docqa.shapes import padded_width
 
     cuda = reader._torch_device.type == "cuda"
@@ -47,13 +49,14 @@ def measure(reader, questions: list[str], documents: list, repeats: int) -> dict
             torch.cuda.synchronize()
 
     passages = sum(map(len, documents))
-    best = float("inf")
+    times = []
     for _ in range(repeats):
         synchronize()
         started = time.perf_counter()
         reader.read_batch(questions, documents)
         synchronize()
-        best = min(best, time.perf_counter() - started)
+        times.append(time.perf_counter() - started)
+    best = min(times)
 
     totals: dict[str, float] = defaultdict(float)
     shapes = {"windows": 0, "real_tokens": 0, "model_tokens": 0, "batches": 0}
@@ -69,6 +72,7 @@ def measure(reader, questions: list[str], documents: list, repeats: int) -> dict
     reader._preprocess = _timed(preprocess, "tokenising", totals, synchronize)
     reader._forward = counted_forward
     reader._postprocess = _timed(postprocess, "answers (Python)", totals, synchronize)
+    pipelined, reader._pipelined = reader._pipelined, False
     try:
         synchronize()
         started = time.perf_counter()
@@ -77,13 +81,18 @@ def measure(reader, questions: list[str], documents: list, repeats: int) -> dict
         staged = time.perf_counter() - started
     finally:
         del reader._preprocess, reader._forward, reader._postprocess
+        reader._pipelined = pipelined
     stages = {name: round(seconds, 3) for name, seconds in totals.items()}
     stages["other"] = round(staged - sum(totals.values()), 3)
     return {
         "max_tokens_per_batch": reader._budget,
+        "pairs_per_chunk": reader_module.PAIRS_PER_CHUNK,
+        "pipelined": pipelined,
         "passages": passages,
         "seconds": round(best, 3),
         "passages_per_s": round(passages / best, 1),
+        "first_read_passages_per_s": round(passages / times[0], 1),
+        "one_stage_at_a_time_seconds": round(staged, 3),
         "stage_seconds": stages,
         "batches": shapes["batches"],
         "padding_efficiency": round(shapes["real_tokens"] / max(1, shapes["model_tokens"]), 3),
@@ -98,11 +107,13 @@ def main() -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--precision", default="auto", help="docqa reader precision")
     parser.add_argument("--budgets", default="", help="max_tokens_per_batch values, comma-separated (default: its own)")
+    parser.add_argument("--chunk-pairs", default="", help="PAIRS_PER_CHUNK values, comma-separated (default: its own)")
     parser.add_argument("--repeats", type=int, default=2, help="end-to-end reads per budget, best kept (default 2)")
     args = parser.parse_args()
 
     import torch
 
+    from docqa.components import reader as reader_module
     from docqa.components.reader import ExtractiveReader
 
     questions, passages = load_workload(args.data, args.limit)
@@ -113,14 +124,17 @@ def main() -> None:
         f"{len(questions)} questions, {sum(map(len, documents))} passages",
         flush=True,
     )
+    chunk_pairs = [int(value) for value in args.chunk_pairs.split(",") if value] or [reader_module.PAIRS_PER_CHUNK]
     for budget in [int(value) for value in args.budgets.split(",") if value] or [None]:
         reader = ExtractiveReader(
             model=args.model, device=args.device, precision=args.precision, max_tokens_per_batch=budget
         )
         reader.warm_up()
-        result = measure(reader, questions, documents, args.repeats)
-        print(json.dumps({"device": reader.resolved_device(), "precision": reader.resolved_precision(), **result}))
-        print(flush=True)
+        for pairs in chunk_pairs:
+            reader_module.PAIRS_PER_CHUNK = pairs
+            result = measure(reader, questions, documents, args.repeats)
+            print(json.dumps({"device": reader.resolved_device(), "precision": reader.resolved_precision(), **result}))
+            print(flush=True)
 
 
 if __name__ == "__main__":

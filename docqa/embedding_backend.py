@@ -27,7 +27,11 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 # fp32 and bf16; int8 is fastest with 2048, where the 2048 x 1536 feed-forward activations stay in the cache.
 DEFAULT_MAX_TOKENS_PER_BATCH = 4096
 INT8_MAX_TOKENS_PER_BATCH = 2048
+# On a GPU small batches leave it waiting on Python: the budget is the reader's (bench/RESULTS.md, GPU).
+GPU_MAX_TOKENS_PER_BATCH = 32768
 _TOKENIZE_CHUNK = 1024
+# On a GPU the vectors stay there until this many batches are done, then come back in one copy.
+_BATCHES_PER_COPY = 32
 
 _cache: dict[tuple[str, str, str], Any] = {}
 _lock = threading.Lock()
@@ -150,17 +154,19 @@ def tokenize(st_model: Any, texts: list[str]) -> tuple[list[dict[str, torch.Tens
     """
     Tokenize ``texts`` the way the model does (truncation included), in chunks, without padding.
 
-    :returns: one dict of 1-D tensors per text, and the non-tensor features the model expects alongside.
+    :returns: one dict of 1-D arrays per text, and the non-tensor features the model expects alongside.
     """
-    rows: list[dict[str, torch.Tensor]] = []
+    rows: list[dict[str, np.ndarray]] = []
     extra: dict[str, Any] = {}
     for start in range(0, len(texts), _TOKENIZE_CHUNK):
         features = st_model.preprocess(texts[start : start + _TOKENIZE_CHUNK])
         mask = features["attention_mask"].bool()
-        tensors = {k: v for k, v in features.items() if isinstance(v, torch.Tensor) and v.shape[:2] == mask.shape}
-        extra.update({k: v for k, v in features.items() if k not in tensors})
-        for i in range(mask.shape[0]):
-            rows.append({k: v[i][mask[i]] for k, v in tensors.items()})
+        arrays = {
+            k: v.numpy() for k, v in features.items() if isinstance(v, torch.Tensor) and v.shape[:2] == mask.shape
+        }
+        extra.update({k: v for k, v in features.items() if k not in arrays})
+        mask = mask.numpy()
+        rows.extend({k: v[i][mask[i]] for k, v in arrays.items()} for i in range(mask.shape[0]))
     return rows, extra
 
 
@@ -182,29 +188,41 @@ def plan_batches(lengths: list[int], max_tokens_per_batch: int) -> list[list[int
 
 
 def collate(
-    rows: list[dict[str, torch.Tensor]], pad_token_id: int, padding_side: str = "right", width: int | None = None
-) -> dict:
-    """Pad the rows of one batch to ``width`` tokens (None: the longest row's)."""
+    rows: list[dict[str, np.ndarray]], pad_token_id: int, padding_side: str = "right", width: int | None = None
+) -> dict[str, torch.Tensor]:
+    """Pad the rows of one batch (from :func:`tokenize`) to ``width`` tokens (None: the longest row's)."""
     longest = max(len(row["attention_mask"]) for row in rows) if width is None else width
     batch = {}
     for key in rows[0]:
         pad = pad_token_id if key == "input_ids" else 0
-        out = torch.full((len(rows), longest), pad, dtype=rows[0][key].dtype)
+        out = np.full((len(rows), longest), pad, dtype=rows[0][key].dtype)
         for i, row in enumerate(rows):
             n = len(row[key])
             if padding_side == "left":
                 out[i, longest - n :] = row[key]
             else:
                 out[i, :n] = row[key]
-        batch[key] = out
+        batch[key] = torch.from_numpy(out)
     return batch
 
 
 def default_tokens_per_batch(st_model: Any) -> int:
-    """The measured best token budget for ``st_model``: smaller when its linear layers are int8."""
+    """The measured best token budget for ``st_model``: larger on a GPU, smaller when its linear layers are int8."""
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
     quantized = any(isinstance(module, DynamicLinear) for module in st_model.modules())
+    return tokens_per_batch(st_model.device.type, quantized)
+
+
+def _copies_back_in_groups(device: torch.device) -> bool:
+    """Whether vectors wait on ``device`` and come back a group of batches at a time (one batch at a time there)."""
+    return device.type != "cpu"
+
+
+def tokens_per_batch(device_type: str, quantized: bool) -> int:
+    """The default token budget on ``device_type`` ("cpu", "cuda", ...) for a model with int8 layers or not."""
+    if device_type != "cpu":
+        return GPU_MAX_TOKENS_PER_BATCH
     return INT8_MAX_TOKENS_PER_BATCH if quantized else DEFAULT_MAX_TOKENS_PER_BATCH
 
 
@@ -240,15 +258,21 @@ def encode(
     widths = [padded_width(len(row["attention_mask"]), limit) for row in rows]
     batches = plan_batches(widths, max(1, int(budget)))
     workers, per_worker = plan_workers(device.type, workers)
+    on_device: list[tuple[list[int], torch.Tensor]] = []
 
     def embed(batch: list[int]) -> None:
         features = collate([rows[i] for i in batch], pad_id, side, widths[batch[0]])
-        features = {k: v.to(device) for k, v in features.items()}
+        features = {k: v.to(device, non_blocking=True) for k, v in features.items()}
         features.update(extra)
         with torch.inference_mode():
             vectors = st_model(features)["sentence_embedding"].float()
             vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
-        out[batch] = vectors.cpu().numpy()
+        if not _copies_back_in_groups(device):
+            out[batch] = vectors.numpy()
+            return
+        on_device.append((batch, vectors))
+        if len(on_device) >= _BATCHES_PER_COPY:
+            _copy_back(on_device, out)
 
     done = map_in_workers(embed, batches, workers, per_worker)
     if progress_bar:
@@ -257,4 +281,12 @@ def encode(
         done = tqdm(done, total=len(batches), desc="Embedding passages", unit="batch")
     for _ in done:
         pass
+    _copy_back(on_device, out)
     return out
+
+
+def _copy_back(on_device: list[tuple[list[int], torch.Tensor]], out: np.ndarray) -> None:
+    """Move finished batches' vectors (with their row indices) into ``out`` in one copy, and empty the list."""
+    if on_device:
+        out[np.concatenate([batch for batch, _ in on_device])] = torch.cat([v for _, v in on_device]).cpu().numpy()
+        on_device.clear()

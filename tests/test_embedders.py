@@ -155,6 +155,46 @@ def test_batches_are_padded_to_few_widths_without_changing_vectors(tiny_st_dir, 
 
 
 @pytest.mark.unit
+def test_vectors_kept_on_the_device_come_back_in_input_order(tiny_st_dir, monkeypatch):
+    """The GPU path (no copy to the host per batch) run for real on the CPU, one worker as on a GPU."""
+    texts = [" ".join(TEXTS[n % len(TEXTS)].split()[: 2 + n % 9]) for n in range(40)]
+    model = embedding_backend.load_model(tiny_st_dir, "cpu", "fp32")
+    expected = embedding_backend.encode(model, texts, max_tokens_per_batch=40, workers=1)
+    copies = []
+    monkeypatch.setattr(embedding_backend, "_copies_back_in_groups", lambda device: True)
+    monkeypatch.setattr(embedding_backend, "_BATCHES_PER_COPY", 3)
+    copy_back = embedding_backend._copy_back
+    monkeypatch.setattr(
+        embedding_backend,
+        "_copy_back",
+        lambda on_device, out: copies.append(len(on_device)) or copy_back(on_device, out),
+    )
+    found = embedding_backend.encode(model, texts, max_tokens_per_batch=40, workers=1)
+    np.testing.assert_array_equal(found, expected)
+    batches = len(
+        embedding_backend.plan_batches(
+            [
+                shapes.padded_width(len(row["input_ids"]), model.max_seq_length)
+                for row in embedding_backend.tokenize(model, texts)[0]
+            ],
+            40,
+        )
+    )
+    assert sum(copies) == batches > 3
+    assert max(copies) == 3
+    assert len(copies) == -(-batches // 3) + (batches % 3 == 0)
+
+
+@pytest.mark.unit
+def test_default_budget_is_larger_on_a_gpu():
+    assert embedding_backend.tokens_per_batch("cuda", quantized=False) == embedding_backend.GPU_MAX_TOKENS_PER_BATCH
+    assert embedding_backend.tokens_per_batch("cuda", quantized=False) > embedding_backend.tokens_per_batch(
+        "cpu", False
+    )
+    assert embedding_backend.tokens_per_batch("cpu", quantized=True) == 2048
+
+
+@pytest.mark.unit
 def test_batch_plan_respects_the_token_budget():
     lengths = [5, 40, 12, 12, 3, 40, 7, 25, 1, 9]
     batches = embedding_backend.plan_batches(lengths, 50)

@@ -2,6 +2,7 @@
 
 import functools
 import math
+import threading
 
 import pytest
 import torch
@@ -243,6 +244,42 @@ def test_batches_spread_over_cpu_workers_give_the_same_answers(tiny_roberta_dir)
         scores.append([a.score for q in answers for a in q])
     assert results[0] == results[1]
     assert scores[0] == pytest.approx(scores[1], abs=1e-6)
+
+
+def test_pipelined_reading_gives_the_serial_answers_in_order(tiny_roberta_dir, monkeypatch):
+    """The GPU path (tokenise ahead, build answers behind, in threads) run for real on the CPU, chunk by chunk."""
+    docs_per_question = [documents()[: n % 5] for n in range(len(QUESTIONS) * 2)]
+    questions = QUESTIONS * 2
+    monkeypatch.setattr(reader_module, "PAIRS_PER_CHUNK", 3)
+    reader = ExtractiveReader(model=str(tiny_roberta_dir), max_tokens_per_batch=128, **SMALL)
+    reader.warm_up()
+    assert not reader._pipelined
+    serial = reader.read_batch(questions, docs_per_question)
+
+    threads = {}
+    for stage in ("_preprocess", "_decode", "_answers"):
+        method = getattr(reader, stage)
+
+        def recorded(*args, _method=method, _stage=stage):
+            threads.setdefault(_stage, set()).add(threading.current_thread().name)
+            return _method(*args)
+
+        monkeypatch.setattr(reader, stage, recorded)
+    monkeypatch.setattr(reader, "_pipelined", True)
+    pipelined = reader.read_batch(questions, docs_per_question)
+
+    def summary(answers):
+        return [[(a.data, a.document_offset, a.document and a.document.id, a.query) for a in q] for q in answers]
+
+    assert summary(pipelined) == summary(serial)
+    assert [a.score for q in pipelined for a in q] == pytest.approx([a.score for q in serial for a in q], abs=1e-6)
+    main = threading.current_thread().name
+    assert threads["_decode"] == {main}
+    assert main not in threads["_preprocess"] | threads["_answers"]
+    assert all(name.startswith("docqa-reader") for name in threads["_preprocess"] | threads["_answers"])
+
+    first = next(reader.iter_read_batch(questions, docs_per_question))
+    assert summary([first]) == summary(serial[:1])
 
 
 def test_batches_are_padded_to_few_widths_without_changing_answers(tiny_roberta_dir, monkeypatch):

@@ -2,6 +2,7 @@
 
 import math
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,7 @@ class ExtractiveReader:
         self._pad_id = 0
         self._budget = 0
         self._workers = (1, 1)
+        self._pipelined = False
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize every init parameter."""
@@ -228,6 +230,8 @@ class ExtractiveReader:
         self._torch_device = device
         self._budget = self.max_tokens_per_batch or _default_budget(device.type, precision)
         self._workers = plan_workers(device.type, self.cpu_workers)
+        # on a GPU the CPU stages (tokenising, building answers) overlap the model; on a CPU the model uses every core
+        self._pipelined = device.type != "cpu"
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._use_type_ids = (
             "token_type_ids" in tokenizer.model_input_names and getattr(model.config, "type_vocab_size", 1) > 1
@@ -281,18 +285,46 @@ class ExtractiveReader:
         top_k = self.top_k if top_k is None else top_k
         threshold = self.no_answer_threshold if no_answer_threshold is None else no_answer_threshold
         max_answer_length = self.max_answer_length if max_answer_length is None else max_answer_length
-        chunk_queries: list[str] = []
-        chunk_documents: list[list[Document]] = []
-        pairs = 0
-        for query, docs in zip(queries, documents, strict=True):
-            chunk_queries.append(query)
-            chunk_documents.append(docs)
-            pairs += len(docs)
-            if pairs >= PAIRS_PER_CHUNK:
+        chunks = _chunks(queries, documents)
+        if not self._pipelined:
+            for chunk_queries, chunk_documents in chunks:
                 yield from self._read_chunk(chunk_queries, chunk_documents, top_k, threshold, max_answer_length)
-                chunk_queries, chunk_documents, pairs = [], [], 0
-        if chunk_queries:
-            yield from self._read_chunk(chunk_queries, chunk_documents, top_k, threshold, max_answer_length)
+            return
+        yield from self._read_pipelined(chunks, top_k, threshold, max_answer_length)
+
+    def _read_pipelined(
+        self,
+        chunks: Iterator[tuple[list[str], list[list[Document]]]],
+        top_k: int,
+        threshold: float,
+        max_answer_length: int,
+    ) -> Iterator[list[ExtractedAnswer]]:
+        """
+        Read chunk by chunk with three stages at once: while the model reads chunk ``i`` (this thread, mostly waiting
+        on the device), one thread tokenises chunk ``i + 1`` and another builds the answers of chunk ``i - 1``.
+        Answers come out in input order; at most three chunks are held at a time.
+        """
+        k = max(20, 2 * top_k)
+        with ThreadPoolExecutor(2, thread_name_prefix="docqa-reader") as pool:
+
+            def tokenise_next():
+                chunk = next(chunks, None)
+                return None if chunk is None else (chunk, pool.submit(self._preprocess, *chunk))
+
+            upcoming = tokenise_next()
+            answering = None
+            while upcoming is not None:
+                (chunk_queries, chunk_documents), tokenising = upcoming
+                windows = tokenising.result()
+                upcoming = tokenise_next()
+                decoded = self._decode(windows, max_answer_length, k)
+                if answering is not None:
+                    yield from answering.result()
+                answering = pool.submit(
+                    self._answers, chunk_queries, chunk_documents, windows, decoded, top_k, threshold
+                )
+            if answering is not None:
+                yield from answering.result()
 
     def _preprocess(self, queries: list[str], documents: list[list[Document]]) -> list[_Window]:
         """Cut questions to ``max_query_length`` tokens and tokenise every (question, passage) pair into windows."""
@@ -391,29 +423,50 @@ class ExtractiveReader:
         threshold: float,
         max_answer_length: int,
     ) -> list[list[ExtractedAnswer]]:
+        windows = self._preprocess(queries, documents)
+        decoded = self._decode(windows, max_answer_length, max(20, 2 * top_k))
+        return self._answers(queries, documents, windows, decoded, top_k, threshold)
+
+    def _decode(
+        self, windows: list[_Window], max_answer_length: int, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """
+        The model and span decoding over every window, in batches: ``(scores, starts, ends, nulls)`` on the host,
+        one row per window in ``windows`` order (``k`` best spans each); None when there is no window.
+        """
         import torch
 
-        windows = self._preprocess(queries, documents)
-        k = max(20, 2 * top_k)
         batches = list(self._batches(windows))
-        order = [index for batch in batches for index in batch]
+        if not batches:
+            return None
+        order = np.asarray([index for batch in batches for index in batch])
         outputs = list(
             map_in_workers(lambda batch: self._forward(windows, batch, max_answer_length, k), batches, *self._workers)
         )
-        if not outputs:
+        decoded = [torch.cat([output[part] for output in outputs]).cpu().numpy() for part in range(4)]
+        restore = np.empty(len(order), dtype=np.int64)
+        restore[order] = np.arange(len(order))
+        scores, starts, ends, nulls = (part[restore] for part in decoded)
+        return scores, starts, ends, nulls
+
+    def _answers(
+        self,
+        queries: list[str],
+        documents: list[list[Document]],
+        windows: list[_Window],
+        decoded: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
+        top_k: int,
+        threshold: float,
+    ) -> list[list[ExtractedAnswer]]:
+        """Each question's answers from the decoded windows (see :meth:`_decode`)."""
+        if decoded is None:
             return [
                 self._postprocess(query, docs, [], None, top_k, threshold)
                 for query, docs in zip(queries, documents, strict=True)
             ]
-        scores, starts, ends, nulls = (
-            torch.cat([output[part] for output in outputs]).cpu().numpy() for part in range(4)
-        )
-        restore = np.empty(len(order), dtype=np.int64)
-        restore[np.asarray(order)] = np.arange(len(order))
         per_question: list[list[int]] = [[] for _ in queries]
         for index, window in enumerate(windows):
             per_question[window.question].append(index)
-        decoded = (scores[restore], starts[restore], ends[restore], nulls[restore])
         return [
             self._postprocess(
                 query, docs, [windows[i] for i in mine], tuple(part[mine] for part in decoded), top_k, threshold
@@ -493,6 +546,24 @@ class ExtractiveReader:
             document_offset=ExtractedAnswer.Span(start, end),
             meta=meta,
         )
+
+
+def _chunks(
+    queries: Iterable[str], documents: Iterable[list[Document]]
+) -> Iterator[tuple[list[str], list[list[Document]]]]:
+    """Questions with their passages, grouped so that a group holds about :data:`PAIRS_PER_CHUNK` pairs."""
+    chunk_queries: list[str] = []
+    chunk_documents: list[list[Document]] = []
+    pairs = 0
+    for query, docs in zip(queries, documents, strict=True):
+        chunk_queries.append(query)
+        chunk_documents.append(docs)
+        pairs += len(docs)
+        if pairs >= PAIRS_PER_CHUNK:
+            yield chunk_queries, chunk_documents
+            chunk_queries, chunk_documents, pairs = [], [], 0
+    if chunk_queries:
+        yield chunk_queries, chunk_documents
 
 
 def _default_budget(device_type: str, precision: str) -> int:
