@@ -22,7 +22,8 @@ timeout "${READER_S:-270}" python3 bench/reader.py --data "$DATA" --model "$MODE
 
 echo "== reader stages by token budget and chunk size"
 timeout "${STAGES_S:-100}" python3 bench/reader_stages.py --data "$DATA" --model "$MODEL" --limit "${LIMIT:-2828}" \
-  --device "${DEVICE:-cuda}" --budgets "${BUDGETS:-32768,65536}" --chunk-pairs "${CHUNK_PAIRS:-512,1024}" 2>&1 | quiet \
+  --device "${DEVICE:-cuda}" --budgets "${BUDGETS:-32768}" --chunk-pairs "${CHUNK_PAIRS:-1024}" \
+  --cudnn-attention "${CUDNN_ATTENTION:-off,on}" 2>&1 | quiet \
   | tee "$OUT/stages.log" || echo "stage benchmark failed or ran out of time (exit $?)"
 
 echo "== passage embedder vs plain sentence-transformers"

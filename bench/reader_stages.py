@@ -2,6 +2,7 @@
 
     python bench/reader_stages.py --data ../shared/data/squad2-dev-calibration.json --model DIR --limit 200
     python bench/reader_stages.py --data ... --model DIR --device cuda --budgets 16384,32768,65536,131072
+    python bench/reader_stages.py --data ... --model DIR --device cuda --cudnn-attention off,on
 
 Same workload as bench/reader.py (each question with 5 passages of its article). For each ``max_tokens_per_batch``
 the reader first reads everything untimed by stage (its real speed; on a GPU the stages overlap: it tokenises the
@@ -108,11 +109,17 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", help="docqa reader precision")
     parser.add_argument("--budgets", default="", help="max_tokens_per_batch values, comma-separated (default: its own)")
     parser.add_argument("--chunk-pairs", default="", help="PAIRS_PER_CHUNK values, comma-separated (default: its own)")
+    parser.add_argument(
+        "--cudnn-attention",
+        default="off",
+        help="off (docqa's choice on CUDA) and/or on (torch's default on Hopper), comma-separated, fresh reader each",
+    )
     parser.add_argument("--repeats", type=int, default=2, help="end-to-end reads per budget, best kept (default 2)")
     args = parser.parse_args()
 
     import torch
 
+    from docqa import attention_kernels
     from docqa.components import reader as reader_module
     from docqa.components.reader import ExtractiveReader
 
@@ -126,15 +133,18 @@ def main() -> None:
     )
     chunk_pairs = [int(value) for value in args.chunk_pairs.split(",") if value] or [reader_module.PAIRS_PER_CHUNK]
     for budget in [int(value) for value in args.budgets.split(",") if value] or [None]:
-        reader = ExtractiveReader(
-            model=args.model, device=args.device, precision=args.precision, max_tokens_per_batch=budget
-        )
-        reader.warm_up()
-        for pairs in chunk_pairs:
-            reader_module.PAIRS_PER_CHUNK = pairs
-            result = measure(reader, questions, documents, args.repeats)
-            print(json.dumps({"device": reader.resolved_device(), "precision": reader.resolved_precision(), **result}))
-            print(flush=True)
+        for cudnn in args.cudnn_attention.split(","):
+            attention_kernels.CUDNN_ATTENTION = cudnn == "on"
+            reader = ExtractiveReader(
+                model=args.model, device=args.device, precision=args.precision, max_tokens_per_batch=budget
+            )
+            reader.warm_up()
+            for pairs in chunk_pairs:
+                reader_module.PAIRS_PER_CHUNK = pairs
+                result = measure(reader, questions, documents, args.repeats)
+                settings = {"device": reader.resolved_device(), "precision": reader.resolved_precision()}
+                print(json.dumps({**settings, "cudnn_attention": cudnn, **result}))
+                print(flush=True)
 
 
 if __name__ == "__main__":

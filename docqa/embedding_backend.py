@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from docqa.attention_kernels import attention_kernels
 from docqa.cpu_workers import map_in_workers, plan_workers
 from docqa.errors import ModelLoadError
 from docqa.hardware import default_cpu_precision
@@ -264,7 +265,7 @@ def encode(
         features = collate([rows[i] for i in batch], pad_id, side, widths[batch[0]])
         features = {k: v.to(device, non_blocking=True) for k, v in features.items()}
         features.update(extra)
-        with torch.inference_mode():
+        with torch.inference_mode(), attention_kernels(device.type):
             vectors = st_model(features)["sentence_embedding"].float()
             vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
         if not _copies_back_in_groups(device):

@@ -1,7 +1,5 @@
 """Query and passage embedders: same vectors as plain sentence-transformers, order kept, batching, errors, YAML."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -11,6 +9,7 @@ from docqa import embedding_backend, shapes
 from docqa.components.passage_embedder import PassageEmbedder
 from docqa.components.query_embedder import QueryEmbedder
 from docqa.errors import ModelLoadError
+from tests.tiny_models import build_tiny_sentence_transformer
 
 # fp32 sums over a different padded length or batch size may differ in the last bits: 1e-5 is ~100x float32's
 # epsilon on unit vectors, far below any difference a wrong token, mask or pooling would make (> 1e-2 here).
@@ -29,41 +28,9 @@ TEXTS = [
 ]
 
 
-def build_tiny_sentence_transformer(out_dir: Path, seed: int = 0, max_seq_length: int = 40) -> Path:
-    """A tiny BERT sentence-transformer (mean pooling, normalised) with random weights and a WordPiece vocabulary."""
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from tokenizers import BertWordPieceTokenizer
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    bert_dir = out_dir / "bert"
-    trainer = BertWordPieceTokenizer(lowercase=True)
-    trainer.train_from_iterator(
-        TEXTS * 10, vocab_size=300, min_frequency=1, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    )
-    tokenizer = BertTokenizer(vocab=trainer.get_vocab(), do_lower_case=True)
-    tokenizer.save_pretrained(bert_dir)
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=trainer.get_vocab_size(),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        pad_token_id=tokenizer.pad_token_id,
-        initializer_range=0.5,
-    )
-    BertModel(config).eval().save_pretrained(bert_dir)
-    modules = [Transformer(str(bert_dir), max_seq_length=max_seq_length), Pooling(32, "mean"), Normalize()]
-    model_dir = out_dir / "st"
-    SentenceTransformer(modules=modules, device="cpu").save(str(model_dir))
-    return model_dir
-
-
 @pytest.fixture(scope="module")
 def tiny_st_dir(tmp_path_factory) -> str:
-    return str(build_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-st")))
+    return str(build_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-st"), texts=TEXTS))
 
 
 @pytest.fixture(scope="module")

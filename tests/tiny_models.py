@@ -105,3 +105,43 @@ def build_bert_qa(out_dir: str | Path, seed: int = 0, vocab_size: int = 600, lay
     )
     BertForQuestionAnswering(config).eval().save_pretrained(out_dir)
     return out_dir
+
+
+def build_tiny_sentence_transformer(
+    out_dir: Path, seed: int = 0, max_seq_length: int = 40, texts: list[str] | None = None
+) -> Path:
+    """
+    A tiny BERT sentence-transformer (mean pooling, normalised) with random weights and a WordPiece vocabulary
+    trained on ``texts`` (None: :data:`CORPUS`).
+    """
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    bert_dir = out_dir / "bert"
+    trainer = BertWordPieceTokenizer(lowercase=True)
+    trainer.train_from_iterator(
+        (texts or CORPUS) * 10,
+        vocab_size=300,
+        min_frequency=1,
+        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+    )
+    tokenizer = BertTokenizer(vocab=trainer.get_vocab(), do_lower_case=True)
+    tokenizer.save_pretrained(bert_dir)
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=trainer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        pad_token_id=tokenizer.pad_token_id,
+        initializer_range=0.5,
+    )
+    BertModel(config).eval().save_pretrained(bert_dir)
+    modules = [Transformer(str(bert_dir), max_seq_length=max_seq_length), Pooling(32, "mean"), Normalize()]
+    model_dir = out_dir / "st"
+    SentenceTransformer(modules=modules, device="cpu").save(str(model_dir))
+    return model_dir

@@ -11,6 +11,7 @@ import numpy as np
 from haystack import Document, ExtractedAnswer, component, default_from_dict, default_to_dict
 from haystack.utils import Secret, deserialize_secrets_inplace
 
+from docqa.attention_kernels import attention_kernels
 from docqa.cpu_workers import map_in_workers, plan_workers
 from docqa.errors import ModelLoadError
 from docqa.hardware import default_cpu_precision
@@ -406,7 +407,7 @@ class ExtractiveReader:
         from docqa import span_decoding
 
         inputs, bounds = self._inputs(windows, batch)
-        with torch.inference_mode():
+        with torch.inference_mode(), attention_kernels(self._torch_device.type):
             output = self._model(**inputs)
             mask = span_decoding.context_mask(bounds[0], bounds[1], inputs["input_ids"].shape[1])
             scores, starts, ends = span_decoding.top_spans(
