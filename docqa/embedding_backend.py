@@ -16,7 +16,7 @@ import torch
 from docqa.attention_kernels import attention_kernels
 from docqa.cpu_workers import map_in_workers, plan_workers
 from docqa.errors import ModelLoadError
-from docqa.hardware import default_cpu_precision
+from docqa.hardware import default_cpu_precision, require_device
 from docqa.model_sources import first_line, looks_like_path, require_hub
 from docqa.shapes import padded_width
 
@@ -44,20 +44,21 @@ def resolve_device(device: str | None) -> str:
 
     :param device: ``None`` or ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
     :returns: the device to load on.
+    :raises docqa.errors.DeviceUnavailableError: when the machine has no such device.
     """
     device = (device or "auto").strip().lower()
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return require_device(device)
 
 
 def resolve_precision(precision: str, device: str) -> str:
     """
     Turn a precision setting into the one used on ``device``.
 
-    ``auto`` is fp16 on CUDA, bf16 on CPUs with native bf16 and fp32 on other CPUs (the fastest precision that keeps
-    every vector within 0.9999 cosine of fp32; bench/RESULTS.md); int8 (dynamic quantization of the linear layers)
-    exists on CPU only.
+    ``auto`` is fp16 on CUDA and, on a CPU, :func:`docqa.hardware.default_cpu_precision`: bf16 with native bf16,
+    int8 with VNNI, else fp32 (bench/RESULTS.md); int8 (dynamic quantization of the linear layers) exists on CPU
+    only.
 
     :raises ValueError: for an unknown precision.
     """
@@ -112,6 +113,24 @@ def _apply_precision(st_model: Any, precision: str) -> Any:
     return st_model
 
 
+def resolved(model: str | None, device: str | None = None, precision: str = "auto") -> tuple[str, str, str]:
+    """
+    The model, device and precision an embedder with these parameters runs with.
+
+    :param model: hub name or local directory; None reads ``DOCQA_EMBEDDING_MODEL``.
+    :param device: see :func:`resolve_device`; None reads ``DOCQA_DEVICE``.
+    :param precision: see :func:`resolve_precision`.
+    """
+    if model is None or device is None:
+        from docqa.settings import get_settings
+
+        settings = get_settings()
+        model = model or settings.embedding_model
+        device = device or settings.device
+    device = resolve_device(device)
+    return model, device, resolve_precision(precision, device)
+
+
 def load_model(model: str | None, device: str | None = None, precision: str = "auto") -> Any:
     """
     Load a sentence-transformers model once per (model, device, precision) and return the cached instance.
@@ -122,15 +141,8 @@ def load_model(model: str | None, device: str | None = None, precision: str = "a
     :returns: a ``SentenceTransformer`` in eval mode with the requested weights.
     :raises docqa.errors.ModelLoadError: when the model cannot be loaded.
     """
-    if model is None or device is None:
-        from docqa.settings import get_settings
-
-        settings = get_settings()
-        model = model or settings.embedding_model
-        device = device or settings.device
-    device = resolve_device(device)
-    precision = resolve_precision(precision, device)
-    key = (model, device, precision)
+    key = resolved(model, device, precision)
+    model, device, precision = key
     with _lock:
         if key not in _cache:
             st_model = _load_sentence_transformer(model, device)

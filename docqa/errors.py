@@ -71,6 +71,18 @@ class ModelLoadError(DocqaError):
         )
 
 
+class DeviceUnavailableError(DocqaError):
+    """The device setting names a GPU this machine does not have."""
+
+    exit_code = 2
+
+    def __init__(self, device: str, problem: str) -> None:
+        super().__init__(
+            f"device '{device}': {problem}. Set DOCQA_DEVICE (or the component's device in the pipeline YAML) to "
+            "auto or cpu, or run where that GPU is."
+        )
+
+
 class EmptyQuestionError(DocqaError):
     """The question is empty or only white space."""
 

@@ -1,4 +1,4 @@
-"""What this machine computes fast: decides the default precision of the models on CPU.
+"""What this machine has and computes fast: checks the device setting and decides the models' precision on CPU.
 
 bf16 matrix products are about 2.5x faster than fp32 on CPUs with bf16 dot-product instructions (AVX-512 BF16 or
 AMX) and 6-10x slower where torch has to emulate them; int8 ones are 2.6x faster than fp32 on CPUs with VNNI, which
@@ -7,6 +7,8 @@ also lets activations use all 8 bits. bench/RESULTS.md has the measurements of e
 
 from functools import cache
 from pathlib import Path
+
+from docqa.errors import DeviceUnavailableError
 
 NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
@@ -43,3 +45,23 @@ def default_cpu_precision(flags: frozenset[str] | None = None) -> str:
     if cpu_has_native_bf16(flags):
         return "bf16"
     return "int8" if cpu_has_vnni(flags) else "fp32"
+
+
+def require_device(device: str) -> str:
+    """
+    ``device`` ("cpu", "cuda", "cuda:N", "mps") when this machine has it.
+
+    :raises docqa.errors.DeviceUnavailableError: when it names a GPU that is not there.
+    """
+    import torch
+
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            build = " (this torch is a CPU-only build)" if torch.version.cuda is None else ""
+            raise DeviceUnavailableError(device, f"no CUDA GPU is visible{build}")
+        index = torch.device(device).index
+        if index is not None and index >= torch.cuda.device_count():
+            raise DeviceUnavailableError(device, f"only {torch.cuda.device_count()} CUDA GPU(s) are visible")
+    elif device == "mps" and not torch.backends.mps.is_available():
+        raise DeviceUnavailableError(device, "Apple's Metal (MPS) is not available")
+    return device

@@ -6,7 +6,7 @@ from typing import Any
 from haystack import Pipeline
 from haystack.core.errors import DeserializationError, PipelineError
 
-from docqa.errors import PipelineFileError
+from docqa.errors import DocqaError, PipelineFileError
 
 PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
 QUERY_PIPELINE = PIPELINES_DIR / "query.yml"
@@ -62,3 +62,30 @@ def reader_documents_source(pipeline: Pipeline) -> str:
         if receiver == "reader" and data.get("to_socket").name == "documents":
             return sender
     raise PipelineFileError("query pipeline", "no component feeds reader.documents")
+
+
+def describe_models(pipeline: Pipeline) -> list[str]:
+    """
+    One line per model of ``pipeline``: its name, and the device and precision it runs with (nothing is loaded).
+
+    ``embedding model: NAME (cpu, int8)`` for the question embedder, ``reader model: NAME (cuda, bf16)`` for the
+    reader; a setting that cannot run there is named in place of the device and precision.
+    """
+    from docqa import embedding_backend
+    from docqa.components.query_embedder import QueryEmbedder
+    from docqa.components.reader import ExtractiveReader
+
+    lines = []
+    for _, component in pipeline.walk():
+        try:
+            if isinstance(component, QueryEmbedder):
+                model, device, precision = embedding_backend.resolved(
+                    component.model, component.device, component.precision
+                )
+                lines.append(f"embedding model: {model} ({device}, {precision})")
+            elif isinstance(component, ExtractiveReader):
+                device, precision = component.resolved_device(), component.resolved_precision()
+                lines.append(f"reader model: {component.model_name} ({device}, {precision})")
+        except (DocqaError, ValueError) as error:
+            lines.append(f"{'reader' if isinstance(component, ExtractiveReader) else 'embedding'} model: {error}")
+    return lines

@@ -60,6 +60,7 @@ def test_status_names_the_store_its_contents_and_the_models(tmp_path):
     from haystack import Document
 
     from docqa.embedded_store import EmbeddedDocumentStore
+    from docqa.hardware import default_cpu_precision
 
     store = tmp_path / "store"
     EmbeddedDocumentStore(path=str(store)).write_documents(
@@ -69,14 +70,19 @@ def test_status_names_the_store_its_contents_and_the_models(tmp_path):
     env.update(DOCQA_STORE_PATH=str(store), DOCQA_READER_MODEL="/models/reader", DOCQA_DEVICE="cpu")
     result = run_docqa("status", "--files", env=env)
     assert result.returncode == 0, result.stderr
+    precision = default_cpu_precision()
     assert result.stdout.splitlines() == [
         f"store: embedded store at {store}: 3 passages from 2 files",
-        "embedding model: sentence-transformers/all-MiniLM-L6-v2",
-        "reader model: /models/reader",
-        "device: cpu",
+        f"embedding model: sentence-transformers/all-MiniLM-L6-v2 (cpu, {precision})",
+        f"reader model: /models/reader (cpu, {precision})",
         "/docs/0.txt",
         "/docs/1.txt",
     ]
+    bm25 = run_docqa("status", "--pipeline", "pipelines/query_bm25.yml", env=env)
+    assert bm25.stdout.splitlines()[1:] == [f"reader model: /models/reader (cpu, {precision})"]
+    missing_gpu = run_docqa("status", env={**env, "DOCQA_DEVICE": "cuda:99"})
+    assert missing_gpu.returncode == 0, missing_gpu.stderr
+    assert all("device 'cuda:99'" in line for line in missing_gpu.stdout.splitlines()[1:])
     empty = run_docqa("status", env={**env, "DOCQA_STORE_PATH": str(tmp_path / "none")})
     assert empty.stdout.splitlines()[0] == f"store: embedded store at {tmp_path / 'none'}: 0 passages from 0 files"
     assert not (tmp_path / "none").exists(), "status creates nothing"

@@ -63,6 +63,17 @@ def qa(indexed):
         os.environ.update(old)
 
 
+def test_a_gpu_setting_without_the_gpu_is_one_line_and_exit_2(indexed, tmp_path):
+    no_gpu = {**indexed, "DOCQA_DEVICE": "cuda:99"}
+    asked = run(["docqa", "ask", "Who founded the company?"], no_gpu)
+    (tmp_path / "new.txt").write_text("A new passage about the river Seine in Paris.", encoding="utf-8")
+    index = run(["indexing", str(tmp_path)], no_gpu)
+    for result, program in ((asked, "docqa"), (index, "indexing")):
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"{program}: device 'cuda:99': ")
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
 def test_ask_json_has_the_documented_shape(indexed):
     result = run(["docqa", "ask", "When was the Farrow Point Lighthouse first lit?", "--json", "--top-k", "3"], indexed)
     assert result.returncode == 0, result.stderr

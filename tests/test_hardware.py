@@ -1,11 +1,14 @@
-"""The CPU default precision follows the CPU's bf16 and VNNI support, for the reader and the embedders alike."""
+"""The CPU default precision follows the CPU's bf16 and VNNI support, for the reader and the embedders alike; a
+device setting naming a GPU the machine lacks is one clear error, before any model loads."""
 
 import platform
 
 import pytest
+import torch
 
 from docqa import embedding_backend, hardware
 from docqa.components.reader import ExtractiveReader
+from docqa.errors import DeviceUnavailableError
 
 pytestmark = pytest.mark.unit
 
@@ -62,3 +65,22 @@ def test_auto_precision_on_cpu_is_the_hardware_default(flags, expected, monkeypa
 )
 def test_vnni_is_read_from_the_flags(flags, expected):
     assert hardware.cpu_has_vnni(flags) is expected
+
+
+def test_a_gpu_the_machine_lacks_is_refused_before_any_model_loads(tmp_path):
+    assert hardware.require_device("cpu") == "cpu"
+    with pytest.raises(DeviceUnavailableError, match=r"device 'cuda:99': .*Set DOCQA_DEVICE") as raised:
+        hardware.require_device("cuda:99")
+    assert raised.value.exit_code == 2
+    missing_model = str(tmp_path / "no-model")
+    with pytest.raises(DeviceUnavailableError):
+        ExtractiveReader(model=missing_model, device="cuda:99").warm_up()
+    with pytest.raises(DeviceUnavailableError):
+        embedding_backend.load_model(missing_model, "cuda:99")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_cuda_without_a_gpu_says_so():
+    with pytest.raises(DeviceUnavailableError, match="no CUDA GPU is visible"):
+        hardware.require_device("cuda")
+    assert embedding_backend.resolve_device("auto") == "cpu"

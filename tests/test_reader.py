@@ -389,7 +389,7 @@ def test_bad_parameters_are_rejected():
     with pytest.raises(ValueError, match="max_seq_len"):
         ExtractiveReader(max_seq_len=100, doc_stride=64, max_query_length=64)
     with pytest.raises(ValueError, match="CPU only"):
-        ExtractiveReader(device="cuda", precision="int8").resolved_precision()
+        ExtractiveReader(device="cuda", precision="int8")
 
 
 def test_question_answerer_one_liner(tiny_roberta_dir):

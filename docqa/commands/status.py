@@ -2,6 +2,7 @@
 
 import argparse
 
+from docqa.pipelines import QUERY_PIPELINE, describe_models, load_pipeline
 from docqa.settings import get_settings
 from docqa.stores import count_passages, describe_store, indexed_files
 
@@ -12,16 +13,16 @@ HELP = "Show the document store, how many passages and files it holds, and the m
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``docqa status``."""
     parser.add_argument("--files", action="store_true", help="also list the indexed files, one per line")
+    parser.add_argument("--pipeline", default=str(QUERY_PIPELINE), help="query pipeline YAML (default %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the store's contents and the settings that choose the models; nothing is loaded."""
+    """Print the store's contents and the models the query pipeline runs, with device and precision; nothing loads."""
     settings = get_settings()
+    pipeline = load_pipeline(args.pipeline)
     passages, files = count_passages(settings), indexed_files(settings)
     print(f"store: {describe_store(settings)}: {passages} passages from {len(files)} files")
-    print(f"embedding model: {settings.embedding_model}")
-    print(f"reader model: {settings.reader_model}")
-    print(f"device: {settings.device}")
+    print("\n".join(describe_models(pipeline)))
     if args.files:
         print("\n".join(files))
     return 0

@@ -14,7 +14,7 @@ from haystack.utils import Secret, deserialize_secrets_inplace
 from docqa.attention_kernels import attention_kernels
 from docqa.cpu_workers import map_in_workers, plan_workers
 from docqa.errors import ModelLoadError
-from docqa.hardware import default_cpu_precision
+from docqa.hardware import default_cpu_precision, require_device
 from docqa.model_sources import first_line, looks_like_path, require_hub
 from docqa.settings import get_settings
 from docqa.shapes import padded_width
@@ -30,6 +30,7 @@ SPAN_HEADS = ("qa_outputs",)
 # (question, passage) pairs tokenised and decoded together; bounds host memory whatever the number of questions.
 PAIRS_PER_CHUNK = 1024
 SETTING = "DOCQA_READER_MODEL"
+INT8_ON_GPU = "precision 'int8' (dynamic quantisation) runs on CPU only; use fp16 or bf16"
 
 
 @dataclass
@@ -109,6 +110,8 @@ class ExtractiveReader:
         """
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        if precision == "int8" and (device or "").strip().lower().startswith("cuda"):
+            raise ValueError(INT8_ON_GPU)
         if (
             min(top_k, max_seq_len, max_query_length, max_answer_length, max_tokens_per_batch or 1, cpu_workers or 1)
             < 1
@@ -174,13 +177,17 @@ class ExtractiveReader:
         return self.model or get_settings().reader_model
 
     def resolved_device(self) -> str:
-        """The torch device name this reader runs on."""
+        """
+        The torch device name this reader runs on.
+
+        :raises docqa.errors.DeviceUnavailableError: when the machine has no such device.
+        """
         import torch
 
         device = (self.device or get_settings().device).strip().lower()
         if device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
-        return device
+        return require_device(device)
 
     def resolved_precision(self) -> str:
         """The precision used on the resolved device."""
@@ -189,7 +196,7 @@ class ExtractiveReader:
         device = self.resolved_device()
         if self.precision != "auto":
             if self.precision == "int8" and not device.startswith("cpu"):
-                raise ValueError("precision 'int8' (dynamic quantisation) runs on CPU only; use fp16 or bf16")
+                raise ValueError(INT8_ON_GPU)
             return self.precision
         if device.startswith("cuda"):
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
@@ -207,9 +214,9 @@ class ExtractiveReader:
 
         name = self.model_name
         token = self.token.resolve_value() if self.token else None
-        tokenizer, model = _load(name, token)
         device = torch.device(self.resolved_device())
         precision = self.resolved_precision()
+        tokenizer, model = _load(name, token)
         if precision == "int8":
             from docqa.quantization import quantize_linear_layers
 
