@@ -60,7 +60,7 @@ def measure(reader, questions: list[str], documents: list, repeats: int) -> dict
     best = min(times)
 
     totals: dict[str, float] = defaultdict(float)
-    shapes = {"windows": 0, "real_tokens": 0, "model_tokens": 0, "batches": 0}
+    shapes = {"real_tokens": 0, "model_tokens": 0, "batches": 0}
     preprocess, forward, postprocess = reader._preprocess, reader._forward, reader._postprocess
 
     def counted_forward(windows, batch, *args):
