@@ -12,21 +12,25 @@ DATA=.device/squad2-dev-calibration.json
 MODEL=/tmp/tinyroberta-random
 quiet() { grep --line-buffered -v -e "Loading weights" -e "Writing model shards" -e "Batches:"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv 2>&1 | tee "$OUT/gpu.txt"
+# SM clock, utilisation and power once a second, with the time, to line up with the stages' start times below
+nvidia-smi dmon -s puc -d 1 -o T >"$OUT/dmon.txt" 2>&1 &
+DMON=$!
+trap 'kill "$DMON" 2>/dev/null' EXIT
 python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
 python3 bench/make_random_model.py "$MODEL" --tokenizer .device/tinyroberta-squad2-tokenizer 2>&1 | quiet || exit
 
-echo "== reader vs Haystack"
+echo "== reader vs Haystack, $(date +%T)"
 timeout "${READER_S:-270}" python3 bench/reader.py --data "$DATA" --model "$MODEL" --limit "${LIMIT:-2828}" \
   --chunk "${CHUNK:-500}" --device "${DEVICE:-cuda}" --precision "${PRECISION:-auto,fp32}" 2>&1 | quiet \
   | tee "$OUT/reader.log" || echo "reader benchmark failed or ran out of time (exit $?)"
 
-echo "== reader stages by token budget and chunk size"
+echo "== reader stages by token budget and chunk size, $(date +%T)"
 timeout "${STAGES_S:-100}" python3 bench/reader_stages.py --data "$DATA" --model "$MODEL" --limit "${LIMIT:-2828}" \
   --device "${DEVICE:-cuda}" --budgets "${BUDGETS:-32768}" --chunk-pairs "${CHUNK_PAIRS:-1024}" \
   --cudnn-attention "${CUDNN_ATTENTION:-off,on}" 2>&1 | quiet \
   | tee "$OUT/stages.log" || echo "stage benchmark failed or ran out of time (exit $?)"
 
-echo "== passage embedder vs plain sentence-transformers"
+echo "== passage embedder vs plain sentence-transformers, $(date +%T)"
 python3 - <<'PY' || exit
 import shutil
 from pathlib import Path
