@@ -163,7 +163,7 @@ def embedding_dimension(st_model: Any) -> int:
     return int(getter())
 
 
-def tokenize(st_model: Any, texts: list[str]) -> tuple[list[dict[str, torch.Tensor]], dict[str, Any]]:
+def tokenize(st_model: Any, texts: list[str]) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
     """
     Tokenize ``texts`` the way the model does (truncation included), in chunks, without padding.
 
@@ -225,11 +225,6 @@ def default_tokens_per_batch(st_model: Any) -> int:
 
     quantized = any(isinstance(module, DynamicLinear) for module in st_model.modules())
     return tokens_per_batch(st_model.device.type, quantized)
-
-
-def _copies_back_in_groups(device: torch.device) -> bool:
-    """Whether vectors wait on ``device`` and come back a group of batches at a time (one batch at a time there)."""
-    return device.type != "cpu"
 
 
 def tokens_per_batch(device_type: str, quantized: bool) -> int:
@@ -296,6 +291,11 @@ def encode(
         pass
     _copy_back(on_device, out)
     return out
+
+
+def _copies_back_in_groups(device: torch.device) -> bool:
+    """Whether vectors wait on ``device`` and come back a group of batches at a time (one batch at a time there)."""
+    return device.type != "cpu"
 
 
 def _copy_back(on_device: list[tuple[list[int], torch.Tensor]], out: np.ndarray) -> None:
