@@ -7,6 +7,10 @@ the embedders make many shapes: each batch is padded to its own longest passage,
 shorter. On an H200 the reader's first read of the calibration workload ran at 2,550-2,850 passages/s, and a re-read
 of the same batches at 5,500-6,300 (bench/RESULTS.md, GPU). Without cuDNN, SDPA runs flash attention (no padding) or
 memory-efficient attention (a padding mask), and neither builds anything per shape.
+
+torch keeps the choice in process-wide flags, set on entering and restored on leaving the context; forward passes
+running at once in several threads (two sessions of the page) can leave cuDNN off after both finish. That only
+changes which kernel runs, never a result.
 """
 
 import contextlib
