@@ -4,6 +4,7 @@ import functools
 import math
 import threading
 
+import numpy as np
 import pytest
 import torch
 from haystack import Document, Pipeline
@@ -118,24 +119,45 @@ def test_every_answer_is_the_exact_document_text(which, request):
     assert non_ascii, "the test text should yield some non-ASCII answers"
 
 
-def test_tokenisation_equals_the_hf_tokenizer_call(roberta_reader, tiny_roberta_dir):
-    tokenizer = AutoTokenizer.from_pretrained(tiny_roberta_dir)
-    windows = roberta_reader._preprocess([QUESTIONS[1]], [[Document(content=LONG_TEXT)]])
-    encoded = tokenizer(
-        QUESTIONS[1],
-        LONG_TEXT,
-        truncation="only_second",
-        max_length=64,
-        stride=16,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-    )
-    assert len(windows) == len(encoded["input_ids"]) > 3
-    for w, window in enumerate(windows):
-        assert window.encoding.ids == encoded["input_ids"][w]
-        assert [tuple(o) for o in window.encoding.offsets] == [tuple(o) for o in encoded["offset_mapping"][w]]
-        context = [i for i, s in enumerate(encoded.sequence_ids(w)) if s == 1]
+@pytest.mark.parametrize("layout", ["assembled", "pairs"])
+@pytest.mark.parametrize(
+    "which,model_fixture", [("roberta_reader", "tiny_roberta_dir"), ("bert_reader", "tiny_bert_dir")]
+)
+def test_tokenisation_equals_the_hf_tokenizer_call(which, model_fixture, layout, request, monkeypatch):
+    reader = request.getfixturevalue(which)
+    tokenizer = AutoTokenizer.from_pretrained(request.getfixturevalue(model_fixture))
+    assert reader._layout is not None, "both test tokenizers should be assembled from their texts' tokens"
+    if layout == "pairs":
+        monkeypatch.setattr(reader, "_layout", None)
+    long_question = " ".join(["which"] * 40) + " café?"
+    questions = [QUESTIONS[1], long_question, QUESTIONS[1]]
+    passages = [[Document(content=LONG_TEXT), Document(content=SHORT_TEXTS[0])], [Document(content=LONG_TEXT)], []]
+    windows = reader._preprocess(questions, passages)
+    expected = []
+    for q, docs in enumerate(passages):
+        question_offsets = tokenizer(questions[q], add_special_tokens=False, return_offsets_mapping=True)
+        question = questions[q][: question_offsets["offset_mapping"][:16][-1][1]]  # max_query_length 16
+        for d, doc in enumerate(docs):
+            encoded = tokenizer(
+                question,
+                doc.content,
+                truncation="only_second",
+                max_length=64,
+                stride=16,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+            )
+            type_ids = encoded.get("token_type_ids", [None] * len(encoded["input_ids"]))
+            for w in range(len(encoded["input_ids"])):
+                context = [i for i, s in enumerate(encoded.sequence_ids(w)) if s == 1]
+                expected.append((q, d, encoded["input_ids"][w], type_ids[w], context, encoded, w))
+    assert len(windows) == len(expected) > 8
+    for window, (q, d, ids, type_ids, context, encoded, w) in zip(windows, expected, strict=True):
+        assert (window.question, window.document, window.ids.tolist()) == (q, d, ids)
         assert (window.context_start, window.context_end) == (context[0], context[-1] + 1)
+        offsets = encoded["offset_mapping"][w][context[0] : context[-1] + 1]
+        assert [tuple(o) for o in window.context_offsets.tolist()] == [tuple(o) for o in offsets]
+        assert window.type_ids is None if which == "roberta_reader" else window.type_ids.tolist() == type_ids
 
 
 @pytest.mark.parametrize(
@@ -183,12 +205,7 @@ def test_per_call_overrides(roberta_reader):
     answers = roberta_reader.run(QUESTIONS[0], docs, top_k=2)["answers"]
     assert len([a for a in answers if a.data is not None]) == 2
     windows = roberta_reader._preprocess([QUESTIONS[0]], [docs])
-    token_spans = {
-        (w.document, o[0], o[1])
-        for w in windows
-        for i, o in enumerate(w.encoding.offsets)
-        if w.context_start <= i < w.context_end
-    }
+    token_spans = {(w.document, start, end) for w in windows for start, end in w.context_offsets.tolist()}
     one_token = roberta_reader.run(QUESTIONS[0], docs, top_k=10, max_answer_length=1)["answers"]
     spans = [a for a in one_token if a.data is not None]
     assert len(spans) == 10
@@ -196,6 +213,25 @@ def test_per_call_overrides(roberta_reader):
     assert all((doc_index[a.document.id], a.document_offset.start, a.document_offset.end) in token_spans for a in spans)
     default = roberta_reader.run(QUESTIONS[0], docs, top_k=10)["answers"]
     assert [a.data for a in default] != [a.data for a in one_token]
+
+
+def test_postprocess_skips_special_tokens_overlaps_and_masked_spans(roberta_reader):
+    doc = Document(content="Rollo was a Viking leader who founded Normandy.")
+    (window,) = roberta_reader._preprocess(["Who founded Normandy?"], [[doc]])
+    first = window.context_start
+    offsets = [[0, 0]] * first + window.context_offsets.tolist()
+    scores = np.array([[5.0, 4.0, 3.0, 2.0, -np.inf]], dtype=np.float32)
+    starts = np.array([[0, first, first, first + 2, first + 3]])
+    ends = np.array([[0, first + 1, first, first + 2, first + 3]])
+    nulls = np.array([1.5], dtype=np.float32)
+    answers = roberta_reader._postprocess("q", [doc], [window], (scores, starts, ends, nulls), top_k=5, threshold=0.0)
+    spans = [a for a in answers if a.data is not None]
+    # 0: a special token (no characters); 2: inside 1; 4: masked (-inf)
+    expected = [(4.0, offsets[first][0], offsets[first + 1][1]), (2.0, offsets[first + 2][0], offsets[first + 2][1])]
+    assert [(a.document_offset.start, a.document_offset.end) for a in spans] == [e[1:] for e in expected]
+    assert [a.data for a in spans] == [doc.content[start:end] for _, start, end in expected]
+    assert [a.score for a in spans] == pytest.approx([1 / (1 + math.exp(1.5 - score)) for score, _, _ in expected])
+    assert answers[-1].data is None and answers[-1].meta["no_answer_gap"] == pytest.approx(1.5 - 4.0)
 
 
 def test_duplicates_and_overlaps_are_removed(tiny_roberta_dir):

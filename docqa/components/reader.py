@@ -16,6 +16,7 @@ from docqa.cpu_workers import map_in_workers, plan_workers
 from docqa.errors import ModelLoadError
 from docqa.hardware import default_cpu_precision, require_device
 from docqa.model_sources import first_line, looks_like_path, require_hub
+from docqa.pair_windows import PairLayout, piece_ranges
 from docqa.settings import get_settings
 from docqa.shapes import padded_width
 
@@ -35,13 +36,18 @@ INT8_ON_GPU = "precision 'int8' (dynamic quantisation) runs on CPU only; use fp1
 
 @dataclass
 class _Window:
-    """One tokenised window of a (question, passage) pair."""
+    """
+    One window of a (question, passage) pair: its token ids (special tokens included), the token type ids where the
+    model takes them, where the passage's tokens lie in it, and their character offsets in the passage.
+    """
 
     question: int
     document: int
-    encoding: Any
+    ids: np.ndarray
+    type_ids: np.ndarray | None
     context_start: int
     context_end: int
+    context_offsets: np.ndarray
 
 
 def _sigmoid(value: float) -> float:
@@ -51,12 +57,16 @@ def _sigmoid(value: float) -> float:
     return exp / (1.0 + exp)
 
 
-def _overlaps_too_much(a: tuple[int, int], b: tuple[int, int], threshold: float) -> bool:
-    """Haystack's overlap rule: True when the shared characters exceed ``threshold`` of either span."""
-    overlap = min(a[1], b[1]) - max(a[0], b[0])
-    if overlap <= 0:
-        return False
-    return overlap / (a[1] - a[0]) > threshold or overlap / (b[1] - b[0]) > threshold
+def _overlaps_kept(kept: list[tuple[int, int]], start: int, end: int, threshold: float) -> bool:
+    """
+    Haystack's overlap rule against every span in ``kept``: True when ``start:end`` shares with one of them more
+    than ``threshold`` of its own characters or of that span's.
+    """
+    for kept_start, kept_end in kept:
+        overlap = min(end, kept_end) - max(start, kept_start)
+        if overlap > 0 and (overlap / (end - start) > threshold or overlap / (kept_end - kept_start) > threshold):
+            return True
+    return False
 
 
 @component
@@ -138,6 +148,7 @@ class ExtractiveReader:
         self.token = token
         self._model: Any = None
         self._pair_tokenizer: Any = None
+        self._layout: PairLayout | None = None
         self._question_tokenizer: Any = None
         self._torch_device: Any = None
         self._use_type_ids = False
@@ -235,6 +246,7 @@ class ExtractiveReader:
 
         self._pair_tokenizer = pair
         self._question_tokenizer = question
+        self._layout = PairLayout.probe(pair, question, self.max_seq_len, self.doc_stride)
         self._torch_device = device
         self._budget = self.max_tokens_per_batch or _default_budget(device.type, precision)
         self._workers = plan_workers(device.type, self.cpu_workers)
@@ -335,19 +347,59 @@ class ExtractiveReader:
                 yield from answering.result()
 
     def _preprocess(self, queries: list[str], documents: list[list[Document]]) -> list[_Window]:
-        """Cut questions to ``max_query_length`` tokens and tokenise every (question, passage) pair into windows."""
-        questions = [
-            self._cut_question(encoding, query)
-            for encoding, query in zip(
-                self._question_tokenizer.encode_batch(queries, add_special_tokens=False), queries, strict=True
-            )
-        ]
+        """
+        Cut questions to ``max_query_length`` tokens and split every (question, passage) pair into windows, which come
+        question by question, in the order of ``queries``. Each distinct question and passage is tokenised once and
+        the windows are assembled from their tokens (:mod:`docqa.pair_windows`), unless the tokenizer's pair layout
+        could not be confirmed at warm-up: then every pair is tokenised.
+        """
+        encodings = self._question_tokenizer.encode_batch(queries, add_special_tokens=False)
+        questions = [self._cut_question(encoding, query) for encoding, query in zip(encodings, queries, strict=True)]
         pair_index = [
             (q, d)
             for q, docs in enumerate(documents)
             for d, doc in enumerate(docs)
             if doc.content is not None and doc.content.strip()
         ]
+        if self._layout is None:
+            return self._tokenise_pairs(questions, documents, pair_index)
+        cut = [q for q, (question, query) in enumerate(zip(questions, queries, strict=True)) if question is not query]
+        cut_encodings = self._question_tokenizer.encode_batch([questions[q] for q in cut], add_special_tokens=False)
+        for q, encoding in zip(cut, cut_encodings, strict=True):
+            encodings[q] = encoding
+        question_ids = [np.asarray(encoding.ids, dtype=np.int64) for encoding in encodings]
+        texts = list(dict.fromkeys(documents[q][d].content for q, d in pair_index))
+        passages = {
+            text: (np.asarray(encoding.ids, dtype=np.int64), np.asarray(encoding.offsets, dtype=np.int64))
+            for text, encoding in zip(
+                texts, self._question_tokenizer.encode_batch(texts, add_special_tokens=False), strict=True
+            )
+        }
+        layout = self._layout
+        windows = []
+        for q, d in pair_index:
+            passage_ids, offsets = passages[documents[q][d].content]
+            ranges = piece_ranges(
+                len(question_ids[q]), len(passage_ids), layout.added_tokens, self.max_seq_len, self.doc_stride
+            )
+            if ranges is None:  # a pair the tokenizer refuses: its own error
+                windows.extend(self._tokenise_pairs(questions, documents, [(q, d)]))
+                continue
+            context_start = layout.context_start(len(question_ids[q]))
+            for start, stop in ranges:
+                if stop == start:
+                    continue
+                type_ids = layout.window_type_ids(len(question_ids[q]), stop - start) if self._use_type_ids else None
+                ids = layout.window_ids(question_ids[q], passage_ids[start:stop])
+                windows.append(
+                    _Window(q, d, ids, type_ids, context_start, context_start + stop - start, offsets[start:stop])
+                )
+        return windows
+
+    def _tokenise_pairs(
+        self, questions: list[str], documents: list[list[Document]], pair_index: list[tuple[int, int]]
+    ) -> list[_Window]:
+        """The windows of the (question, passage) pairs ``pair_index``, tokenised pair by pair by the tokenizer."""
         encodings = self._pair_tokenizer.encode_batch(
             [(questions[q], documents[q][d].content) for q, d in pair_index], add_special_tokens=True
         )
@@ -359,7 +411,10 @@ class ExtractiveReader:
                     continue
                 start = sequence_ids.index(1)
                 end = len(sequence_ids) - sequence_ids[::-1].index(1)
-                windows.append(_Window(q, d, encoding, start, end))
+                type_ids = np.asarray(encoding.type_ids, dtype=np.int64) if self._use_type_ids else None
+                ids = np.asarray(encoding.ids, dtype=np.int64)
+                offsets = np.asarray(encoding.offsets[start:end], dtype=np.int64)
+                windows.append(_Window(q, d, ids, type_ids, start, end, offsets))
         return windows
 
     def _cut_question(self, encoding: Any, query: str) -> str:
@@ -369,10 +424,10 @@ class ExtractiveReader:
 
     def _batches(self, windows: list[_Window]) -> Iterator[list[int]]:
         """Window indices grouped by the token budget, longest first, each batch padded to its longest's width."""
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i].encoding.ids), reverse=True)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids), reverse=True)
         position = 0
         while position < len(order):
-            longest = padded_width(len(windows[order[position]].encoding.ids), self.max_seq_len)
+            longest = padded_width(len(windows[order[position]].ids), self.max_seq_len)
             size = max(1, self._budget // longest)
             yield order[position : position + size]
             position += size
@@ -382,19 +437,19 @@ class ExtractiveReader:
         import torch
 
         device = self._torch_device
-        width = padded_width(len(windows[batch[0]].encoding.ids), self.max_seq_len)
+        width = padded_width(len(windows[batch[0]].ids), self.max_seq_len)
         ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
         lengths = np.empty(len(batch), dtype=np.int64)
         bounds = np.empty((2, len(batch)), dtype=np.int64)
         type_ids = np.zeros((len(batch), width), dtype=np.int64) if self._use_type_ids else None
         for row, index in enumerate(batch):
             window = windows[index]
-            token_ids = window.encoding.ids
-            ids[row, : len(token_ids)] = token_ids
-            lengths[row] = len(token_ids)
+            length = len(window.ids)
+            ids[row, :length] = window.ids
+            lengths[row] = length
             bounds[0, row], bounds[1, row] = window.context_start, window.context_end
             if type_ids is not None:
-                type_ids[row, : len(token_ids)] = window.encoding.type_ids
+                type_ids[row, :length] = window.type_ids
         host = [torch.from_numpy(array) for array in (ids, lengths, bounds)]
         if type_ids is not None:
             host.append(torch.from_numpy(type_ids))
@@ -472,14 +527,18 @@ class ExtractiveReader:
                 self._postprocess(query, docs, [], None, top_k, threshold)
                 for query, docs in zip(queries, documents, strict=True)
             ]
-        per_question: list[list[int]] = [[] for _ in queries]
-        for index, window in enumerate(windows):
-            per_question[window.question].append(index)
+        # _preprocess emits each question's windows together, in question order: one slice per question
+        first = np.searchsorted([window.question for window in windows], np.arange(len(queries) + 1))
         return [
             self._postprocess(
-                query, docs, [windows[i] for i in mine], tuple(part[mine] for part in decoded), top_k, threshold
+                query,
+                docs,
+                windows[first[q] : first[q + 1]],
+                tuple(part[first[q] : first[q + 1]] for part in decoded),
+                top_k,
+                threshold,
             )
-            for query, docs, mine in zip(queries, documents, per_question, strict=True)
+            for q, (query, docs) in enumerate(zip(queries, documents, strict=True))
         ]
 
     def _postprocess(
@@ -498,26 +557,37 @@ class ExtractiveReader:
             scores, starts, ends, nulls = decoded
             min_null = float(nulls.min())
             flat = scores.ravel()
+            order = np.argsort(-flat, kind="stable")
+            ranked = flat[order]
+            infinite = np.flatnonzero(~np.isfinite(ranked))
+            order = order[: infinite[0]] if len(infinite) else order
             seen: set[tuple[int, int, int]] = set()
-            offsets: dict[int, list[tuple[int, int]]] = {}
-            for flat_index in np.argsort(-flat, kind="stable"):
-                score = float(flat[flat_index])
-                if not math.isfinite(score) or len(spans) >= top_k:
+            kept: dict[int, list[tuple[int, int]]] = {}
+            for score, w, first, last in zip(
+                ranked[: len(order)].tolist(),
+                (order // scores.shape[1]).tolist(),
+                starts.ravel()[order].tolist(),
+                ends.ravel()[order].tolist(),
+                strict=True,
+            ):
+                if len(spans) >= top_k:
                     break
-                w, c = divmod(int(flat_index), scores.shape[1])
                 window = windows[w]
-                if w not in offsets:
-                    offsets[w] = window.encoding.offsets
-                start, end = offsets[w][starts[w, c]][0], offsets[w][ends[w, c]][1]
+                first -= window.context_start
+                last -= window.context_start
+                if first < 0 or last >= len(window.context_offsets):  # outside the passage: no characters
+                    continue
+                start, end = int(window.context_offsets[first, 0]), int(window.context_offsets[last, 1])
                 key = (window.document, start, end)
                 if end <= start or key in seen:
                     continue
                 seen.add(key)
-                if self.overlap_threshold is not None and any(
-                    d == window.document and _overlaps_too_much((s, e), (start, end), self.overlap_threshold)
-                    for _, d, s, e in spans
+                same_document = kept.setdefault(window.document, [])
+                if self.overlap_threshold is not None and _overlaps_kept(
+                    same_document, start, end, self.overlap_threshold
                 ):
                     continue
+                same_document.append((start, end))
                 spans.append((score, window.document, start, end))
         best = spans[0][0] if spans else -math.inf
         gap = min_null - best if math.isfinite(min_null) and spans else math.inf
