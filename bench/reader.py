@@ -207,7 +207,7 @@ def model_flops(model: str, questions: list[str], passages: list[list[str]]) -> 
     for start in range(0, len(questions), 256):
         part = slice(start, start + 256)
         for window in reader._preprocess(questions[part], _documents(passages[part])):
-            n = len(window.encoding.ids)
+            n = len(window.ids)
             total += 2 * n * layers * (4 * width**2 + 2 * width * ff) + 4 * n**2 * layers * width + 2 * n * width * 2
     return total
 

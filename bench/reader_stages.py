@@ -3,6 +3,7 @@
     python bench/reader_stages.py --data ../shared/data/squad2-dev-calibration.json --model DIR --limit 200
     python bench/reader_stages.py --data ... --model DIR --device cuda --budgets 16384,32768,65536,131072
     python bench/reader_stages.py --data ... --model DIR --device cuda --cudnn-attention off,on
+    python bench/reader_stages.py --data ... --model DIR --stand-in-model [--pipelined]
 
 Same workload as bench/reader.py (each question with 5 passages of its article). For each ``max_tokens_per_batch``
 the reader first reads everything untimed by stage (its real speed; on a GPU the stages overlap: it tokenises the
@@ -10,6 +11,10 @@ next chunk and builds the last one's answers while the model runs), then again o
 on its own (each model call synchronised, so the stages add up; on a CPU with several workers the model stage sums
 calls that overlapped).
 Padding efficiency is the share of the model's tokens that are real, not padding.
+
+``--stand-in-model`` replaces the model by :class:`PeakedLogits` (noise plus one clear span per window, as a trained
+model's logits have, in a few operations): what is left is the reader's own work on the host, which is what bounds
+it on a GPU, measured on any CPU in seconds. ``--pipelined`` overlaps the stages on a CPU as on a GPU.
 """
 
 import argparse
@@ -19,10 +24,28 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reader import _documents, load_workload  # bench/reader.py, beside this file
+
+
+class PeakedLogits:
+    """Stand-in QA model: start and end logits of noise plus one clear span per window, seeded by the input."""
+
+    def __call__(self, input_ids, attention_mask, **_):
+        import torch
+
+        rows, width = input_ids.shape
+        generator = torch.Generator().manual_seed(int(input_ids[:, :8].sum()))
+        start, end = torch.randn(2, rows, width, generator=generator)
+        lengths = attention_mask.sum(1)
+        peak = (torch.rand(rows, generator=generator) * (lengths - 4).clamp(min=1)).long()
+        row = torch.arange(rows)
+        start[row, peak] += 6
+        end[row, (peak + 3).clamp(max=width - 1)] += 6
+        return SimpleNamespace(start_logits=start, end_logits=end)
 
 
 def _timed(function, name: str, totals: dict[str, float], synchronize):
@@ -65,8 +88,8 @@ def measure(reader, questions: list[str], documents: list, repeats: int) -> dict
 
     def counted_forward(windows, batch, *args):
         shapes["batches"] += 1
-        shapes["real_tokens"] += sum(len(windows[i].encoding.ids) for i in batch)
-        shapes["model_tokens"] += len(batch) * padded_width(len(windows[batch[0]].encoding.ids), reader.max_seq_len)
+        shapes["real_tokens"] += sum(len(windows[i].ids) for i in batch)
+        shapes["model_tokens"] += len(batch) * padded_width(len(windows[batch[0]].ids), reader.max_seq_len)
         return timed_forward(windows, batch, *args)
 
     timed_forward = _timed(forward, "model and span decoding", totals, synchronize)
@@ -114,6 +137,8 @@ def main() -> None:
         default="off",
         help="off (docqa's choice on CUDA) and/or on (torch's default on Hopper), comma-separated, fresh reader each",
     )
+    parser.add_argument("--stand-in-model", action="store_true", help="time the host work only (PeakedLogits)")
+    parser.add_argument("--pipelined", action="store_true", help="overlap the stages on a CPU too (as on a GPU)")
     parser.add_argument("--repeats", type=int, default=2, help="end-to-end reads per budget, best kept (default 2)")
     args = parser.parse_args()
 
@@ -139,10 +164,15 @@ def main() -> None:
                 model=args.model, device=args.device, precision=args.precision, max_tokens_per_batch=budget
             )
             reader.warm_up()
+            if args.stand_in_model:
+                reader._model = PeakedLogits()
+            reader._pipelined = reader._pipelined or args.pipelined
             for pairs in chunk_pairs:
                 reader_module.PAIRS_PER_CHUNK = pairs
                 result = measure(reader, questions, documents, args.repeats)
                 settings = {"device": reader.resolved_device(), "precision": reader.resolved_precision()}
+                if args.stand_in_model:
+                    settings["model"] = "stand-in (PeakedLogits)"
                 print(json.dumps({**settings, "cudnn_attention": cudnn, **result}))
                 print(flush=True)
 
