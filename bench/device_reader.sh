@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the lent GPU machine (prepared by bench/prepare_device.sh): docqa's reader against Haystack's on every
-# question of the calibration set with model FLOP utilisation, the reader's time by stage and token budget, and the
-# passage embedder against plain sentence-transformers. Each stage has its own time limit, so one that fails or
-# overruns leaves the others' figures; logs land in $OUT.
+# question of the calibration set with model FLOP utilisation, the reader's time by stage and token budget, its host
+# work alone (a stand-in model), and the passage embedder against plain sentence-transformers. Each stage has its
+# own time limit, so one that fails or overruns leaves the others' figures; logs land in $OUT.
 set -uo pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 HAYSTACK_TELEMETRY_ENABLED=False TOKENIZERS_PARALLELISM=true
@@ -29,6 +29,11 @@ timeout "${STAGES_S:-100}" python3 bench/reader_stages.py --data "$DATA" --model
   --device "${DEVICE:-cuda}" --budgets "${BUDGETS:-32768}" --chunk-pairs "${CHUNK_PAIRS:-1024}" \
   --cudnn-attention "${CUDNN_ATTENTION:-off,on}" 2>&1 | quiet \
   | tee "$OUT/stages.log" || echo "stage benchmark failed or ran out of time (exit $?)"
+
+echo "== reader host work alone: stand-in model, this machine's CPU, $(date +%T)"
+timeout "${HOST_S:-40}" python3 bench/reader_stages.py --data "$DATA" --model "$MODEL" --limit "${LIMIT:-2828}" \
+  --device cpu --precision fp32 --stand-in-model --pipelined --budgets 32768 2>&1 | quiet \
+  | tee "$OUT/host.log" || echo "host-work benchmark failed or ran out of time (exit $?)"
 
 echo "== passage embedder vs plain sentence-transformers, $(date +%T)"
 python3 - <<'PY' || exit

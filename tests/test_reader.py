@@ -155,8 +155,10 @@ def test_tokenisation_equals_the_hf_tokenizer_call(which, model_fixture, layout,
     for window, (q, d, ids, type_ids, context, encoded, w) in zip(windows, expected, strict=True):
         assert (window.question, window.document, window.ids.tolist()) == (q, d, ids)
         assert (window.context_start, window.context_end) == (context[0], context[-1] + 1)
-        offsets = encoded["offset_mapping"][w][context[0] : context[-1] + 1]
-        assert [tuple(o) for o in window.context_offsets.tolist()] == [tuple(o) for o in offsets]
+        offsets = encoded["offset_mapping"][w]
+        assert [window.characters(i) for i in range(len(ids))] == [
+            tuple(offsets[i]) if i in context else None for i in range(len(ids))
+        ]
         assert window.type_ids is None if which == "roberta_reader" else window.type_ids.tolist() == type_ids
 
 
@@ -205,7 +207,7 @@ def test_per_call_overrides(roberta_reader):
     answers = roberta_reader.run(QUESTIONS[0], docs, top_k=2)["answers"]
     assert len([a for a in answers if a.data is not None]) == 2
     windows = roberta_reader._preprocess([QUESTIONS[0]], [docs])
-    token_spans = {(w.document, start, end) for w in windows for start, end in w.context_offsets.tolist()}
+    token_spans = {(w.document, *w.characters(i)) for w in windows for i in range(w.context_start, w.context_end)}
     one_token = roberta_reader.run(QUESTIONS[0], docs, top_k=10, max_answer_length=1)["answers"]
     spans = [a for a in one_token if a.data is not None]
     assert len(spans) == 10
@@ -219,7 +221,8 @@ def test_postprocess_skips_special_tokens_overlaps_and_masked_spans(roberta_read
     doc = Document(content="Rollo was a Viking leader who founded Normandy.")
     (window,) = roberta_reader._preprocess(["Who founded Normandy?"], [[doc]])
     first = window.context_start
-    offsets = [[0, 0]] * first + window.context_offsets.tolist()
+    offsets = [window.characters(i) for i in range(first + 3)]
+    assert offsets[0] is None, "token 0 is a special token"
     scores = np.array([[5.0, 4.0, 3.0, 2.0, -np.inf]], dtype=np.float32)
     starts = np.array([[0, first, first, first + 2, first + 3]])
     ends = np.array([[0, first + 1, first, first + 2, first + 3]])

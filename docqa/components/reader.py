@@ -38,7 +38,8 @@ INT8_ON_GPU = "precision 'int8' (dynamic quantisation) runs on CPU only; use fp1
 class _Window:
     """
     One window of a (question, passage) pair: its token ids (special tokens included), the token type ids where the
-    model takes them, where the passage's tokens lie in it, and their character offsets in the passage.
+    model takes them, and where the passage's tokens lie in it. Window token ``i`` is token ``i + shift`` of
+    ``tokens``, the tokenizer's encoding that knows its characters in the passage.
     """
 
     question: int
@@ -47,7 +48,14 @@ class _Window:
     type_ids: np.ndarray | None
     context_start: int
     context_end: int
-    context_offsets: np.ndarray
+    tokens: Any
+    shift: int
+
+    def characters(self, token: int) -> tuple[int, int] | None:
+        """The characters of the passage that window token ``token`` covers; None outside the passage."""
+        if not self.context_start <= token < self.context_end:
+            return None
+        return self.tokens.token_to_chars(token + self.shift)
 
 
 def _sigmoid(value: float) -> float:
@@ -370,7 +378,7 @@ class ExtractiveReader:
         question_ids = [np.asarray(encoding.ids, dtype=np.int64) for encoding in encodings]
         texts = list(dict.fromkeys(documents[q][d].content for q, d in pair_index))
         passages = {
-            text: (np.asarray(encoding.ids, dtype=np.int64), np.asarray(encoding.offsets, dtype=np.int64))
+            text: (encoding, np.asarray(encoding.ids, dtype=np.int64))
             for text, encoding in zip(
                 texts, self._question_tokenizer.encode_batch(texts, add_special_tokens=False), strict=True
             )
@@ -378,7 +386,7 @@ class ExtractiveReader:
         layout = self._layout
         windows = []
         for q, d in pair_index:
-            passage_ids, offsets = passages[documents[q][d].content]
+            passage, passage_ids = passages[documents[q][d].content]
             ranges = piece_ranges(
                 len(question_ids[q]), len(passage_ids), layout.added_tokens, self.max_seq_len, self.doc_stride
             )
@@ -391,9 +399,8 @@ class ExtractiveReader:
                     continue
                 type_ids = layout.window_type_ids(len(question_ids[q]), stop - start) if self._use_type_ids else None
                 ids = layout.window_ids(question_ids[q], passage_ids[start:stop])
-                windows.append(
-                    _Window(q, d, ids, type_ids, context_start, context_start + stop - start, offsets[start:stop])
-                )
+                context_end = context_start + stop - start
+                windows.append(_Window(q, d, ids, type_ids, context_start, context_end, passage, start - context_start))
         return windows
 
     def _tokenise_pairs(
@@ -413,8 +420,7 @@ class ExtractiveReader:
                 end = len(sequence_ids) - sequence_ids[::-1].index(1)
                 type_ids = np.asarray(encoding.type_ids, dtype=np.int64) if self._use_type_ids else None
                 ids = np.asarray(encoding.ids, dtype=np.int64)
-                offsets = np.asarray(encoding.offsets[start:end], dtype=np.int64)
-                windows.append(_Window(q, d, ids, type_ids, start, end, offsets))
+                windows.append(_Window(q, d, ids, type_ids, start, end, encoding, 0))
         return windows
 
     def _cut_question(self, encoding: Any, query: str) -> str:
@@ -573,11 +579,10 @@ class ExtractiveReader:
                 if len(spans) >= top_k:
                     break
                 window = windows[w]
-                first -= window.context_start
-                last -= window.context_start
-                if first < 0 or last >= len(window.context_offsets):  # outside the passage: no characters
+                first_characters, last_characters = window.characters(first), window.characters(last)
+                if first_characters is None or last_characters is None:
                     continue
-                start, end = int(window.context_offsets[first, 0]), int(window.context_offsets[last, 1])
+                start, end = first_characters[0], last_characters[1]
                 key = (window.document, start, end)
                 if end <= start or key in seen:
                     continue
