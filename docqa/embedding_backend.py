@@ -7,6 +7,7 @@ own longest text, which gives the same vectors as ``SentenceTransformer.encode``
 
 import logging
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,22 @@ _TOKENIZE_CHUNK = 1024
 # On a GPU the vectors stay there until this many batches are done, then come back in one copy.
 _BATCHES_PER_COPY = 32
 
+# Features of a tokenized text and the tokenizers.Encoding field that holds each.
+_ENCODING_FIELDS = {"input_ids": "ids", "token_type_ids": "type_ids", "attention_mask": "attention_mask"}
+# Texts on which the fast tokenizer must give what sentence-transformers gives (accents, case, symbols, spacing,
+# emoji, an empty text; a long one is added for truncation).
+_PROBE_TEXTS = (
+    "Hello World",
+    "ÉCOLE naïve CAFÉ in São Paulo — 42 km/h, «quoted», 3.5% and 😀",
+    "  spaced   out\ttext\n with a newline  ",
+    "",
+    "Zoë's résumé: ﬁne ligatures, Ⅻ numerals and ｆｕｌｌ width",
+)
+
 _cache: dict[tuple[str, str, str], Any] = {}
+_text_tokenizers: "weakref.WeakKeyDictionary[Any, tuple[Any, tuple[str, ...], dict[str, Any]] | None]" = (
+    weakref.WeakKeyDictionary()
+)
 _lock = threading.Lock()
 
 
@@ -167,8 +183,73 @@ def tokenize(st_model: Any, texts: list[str]) -> tuple[list[dict[str, np.ndarray
     """
     Tokenize ``texts`` the way the model does (truncation included), in chunks, without padding.
 
+    With the model's fast tokenizer directly where it gives exactly what sentence-transformers' ``preprocess`` does
+    (checked once per model, :func:`text_tokenizer`): twice as fast, and the Rust tokenizer does not hold the GIL.
+
     :returns: one dict of 1-D arrays per text, and the non-tensor features the model expects alongside.
     """
+    direct = text_tokenizer(st_model)
+    if direct is None:
+        return _preprocessed(st_model, texts)
+    tokenizer, keys, extra = direct
+    rows: list[dict[str, np.ndarray]] = []
+    for start in range(0, len(texts), _TOKENIZE_CHUNK):
+        rows.extend(_rows(tokenizer.encode_batch(texts[start : start + _TOKENIZE_CHUNK]), keys))
+    return rows, dict(extra)
+
+
+def text_tokenizer(st_model: Any) -> tuple[Any, tuple[str, ...], dict[str, Any]] | None:
+    """
+    The model's fast tokenizer set up to give, text by text, the features sentence-transformers' ``preprocess``
+    gives (same ids, type ids and mask on probe texts, truncation included), with those features' names and the
+    non-tensor features ``preprocess`` adds; None where it does not (prompts, other processors, slow tokenizers).
+    """
+    with _lock:
+        if st_model in _text_tokenizers:
+            return _text_tokenizers[st_model]
+    found = _probe_text_tokenizer(st_model)
+    with _lock:
+        _text_tokenizers[st_model] = found
+    return found
+
+
+def _probe_text_tokenizer(st_model: Any) -> tuple[Any, tuple[str, ...], dict[str, Any]] | None:
+    tokenizer = getattr(st_model, "tokenizer", None)
+    limit = getattr(st_model, "max_seq_length", None)
+    if tokenizer is None or not getattr(tokenizer, "is_fast", False) or not limit:
+        return None
+    from tokenizers import Tokenizer
+
+    direct = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    direct.no_padding()
+    direct.enable_truncation(int(limit))
+    texts = [*_PROBE_TEXTS, " ".join(_PROBE_TEXTS) * (int(limit) // 8 + 1)]
+    try:
+        expected, extra = _preprocessed(st_model, texts)
+    except Exception:
+        logger.debug("sentence-transformers preprocess failed on the probe texts", exc_info=True)
+        return None
+    keys = tuple(expected[0])
+    if not set(keys) <= set(_ENCODING_FIELDS):
+        return None
+    found = _rows(direct.encode_batch(texts), keys)
+    same = all(
+        row[key].dtype == want[key].dtype and np.array_equal(row[key], want[key])
+        for row, want in zip(found, expected, strict=True)
+        for key in keys
+    )
+    return (direct, keys, extra) if same else None
+
+
+def _rows(encodings: list[Any], keys: tuple[str, ...]) -> list[dict[str, np.ndarray]]:
+    return [
+        {key: np.asarray(getattr(encoding, _ENCODING_FIELDS[key]), dtype=np.int64) for key in keys}
+        for encoding in encodings
+    ]
+
+
+def _preprocessed(st_model: Any, texts: list[str]) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+    """:func:`tokenize` through sentence-transformers' ``preprocess``: padded per chunk, then cut back per text."""
     rows: list[dict[str, np.ndarray]] = []
     extra: dict[str, Any] = {}
     for start in range(0, len(texts), _TOKENIZE_CHUNK):

@@ -181,6 +181,35 @@ def test_long_texts_are_truncated_to_the_model_maximum(tiny_st_dir):
 
 
 @pytest.mark.unit
+def test_the_fast_tokenizer_gives_what_sentence_transformers_preprocess_gives(tiny_st_dir):
+    model = embedding_backend.load_model(tiny_st_dir, "cpu", "fp32")
+    assert embedding_backend.text_tokenizer(model) is not None, "a plain BERT model should take the direct path"
+    texts = [*TEXTS, TEXTS[3].upper(), "  Zürich\t  CRÈME  "]
+    direct, extra = embedding_backend.tokenize(model, texts)
+    through_sentence_transformers, expected_extra = embedding_backend._preprocessed(model, texts)
+    assert extra == expected_extra
+    for row, expected in zip(direct, through_sentence_transformers, strict=True):
+        assert set(row) == set(expected)
+        for key, value in expected.items():
+            np.testing.assert_array_equal(row[key], value)
+            assert row[key].dtype == value.dtype
+    assert len(direct[3]["input_ids"]) == model.max_seq_length
+
+
+@pytest.mark.unit
+def test_a_model_whose_preprocess_differs_keeps_sentence_transformers_tokenizing(tiny_st_dir, monkeypatch):
+    """A model that adds something to its texts (a prompt, say) gets no direct path, and its own tokens."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(tiny_st_dir, device="cpu")
+    preprocess = model.preprocess
+    monkeypatch.setattr(model, "preprocess", lambda texts, **kw: preprocess([f"note: {t}" for t in texts], **kw))
+    assert embedding_backend.text_tokenizer(model) is None
+    rows, _ = embedding_backend.tokenize(model, ["Paris"])
+    np.testing.assert_array_equal(rows[0]["input_ids"], preprocess(["note: Paris"])["input_ids"][0].numpy())
+
+
+@pytest.mark.unit
 def test_empty_list_gives_empty_list_without_loading_a_model():
     embedder = PassageEmbedder(model="/no/such/model/dir", device="cpu")
     assert embedder.run(documents=[]) == {"documents": []}
