@@ -1,7 +1,7 @@
 """The reader's (question, passage) windows, built from each text's tokens instead of tokenising every pair.
 
 A reader sees the same passages with many questions (a batch over one corpus) and the same question with several
-passages, and tokenising a passage costs a hundred times more than placing its tokens into a window. So each
+passages, and tokenising a passage costs tens of times more than placing its tokens into a window. So each
 distinct text is tokenised once, and every window is assembled the way the fast tokenizer's pair encoding with
 ``only_second`` truncation and a stride lays it out: special tokens around the question and a piece of the passage,
 pieces ``max_length - stride`` tokens apart. :meth:`PairLayout.probe` reads that layout off the tokenizer and only
