@@ -48,9 +48,8 @@ _PROBE_TEXTS = (
 )
 
 _cache: dict[tuple[str, str, str], Any] = {}
-_text_tokenizers: "weakref.WeakKeyDictionary[Any, tuple[Any, tuple[str, ...], dict[str, Any]] | None]" = (
-    weakref.WeakKeyDictionary()
-)
+# Per model: the maximum length it was probed at, and what text_tokenizer found.
+_text_tokenizers: "weakref.WeakKeyDictionary[Any, tuple[int | None, Any]]" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -203,13 +202,16 @@ def text_tokenizer(st_model: Any) -> tuple[Any, tuple[str, ...], dict[str, Any]]
     The model's fast tokenizer set up to give, text by text, the features sentence-transformers' ``preprocess``
     gives (same ids, type ids and mask on probe texts, truncation included), with those features' names and the
     non-tensor features ``preprocess`` adds; None where it does not (prompts, other processors, slow tokenizers).
+    Probed again when the model's ``max_seq_length`` changes.
     """
+    limit = getattr(st_model, "max_seq_length", None)
     with _lock:
-        if st_model in _text_tokenizers:
-            return _text_tokenizers[st_model]
+        known = _text_tokenizers.get(st_model)
+    if known is not None and known[0] == limit:
+        return known[1]
     found = _probe_text_tokenizer(st_model)
     with _lock:
-        _text_tokenizers[st_model] = found
+        _text_tokenizers[st_model] = (limit, found)
     return found
 
 

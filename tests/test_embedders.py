@@ -197,6 +197,18 @@ def test_the_fast_tokenizer_gives_what_sentence_transformers_preprocess_gives(ti
 
 
 @pytest.mark.unit
+def test_a_new_maximum_length_is_followed(tiny_st_dir):
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(tiny_st_dir, device="cpu")
+    assert len(embedding_backend.tokenize(model, [TEXTS[3]])[0][0]["input_ids"]) == 40
+    model.max_seq_length = 24
+    rows, _ = embedding_backend.tokenize(model, [TEXTS[3]])
+    np.testing.assert_array_equal(rows[0]["input_ids"], model.preprocess([TEXTS[3]])["input_ids"][0].numpy())
+    assert len(rows[0]["input_ids"]) == 24
+
+
+@pytest.mark.unit
 def test_a_model_whose_preprocess_differs_keeps_sentence_transformers_tokenizing(tiny_st_dir, monkeypatch):
     """A model that adds something to its texts (a prompt, say) gets no direct path, and its own tokens."""
     from sentence_transformers import SentenceTransformer
