@@ -4,6 +4,7 @@ Run with ``streamlit run app.py``. Every step is a docqa function the command li
 them out.
 """
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -164,6 +165,7 @@ def question_file_tab() -> None:
         type=QUESTION_FILE_TYPES,
         key="questions",
     )
+    upload = (uploaded.name, hashlib.sha256(uploaded.getvalue()).hexdigest()) if uploaded is not None else None
     if uploaded is not None and st.button("Answer all", key="answer_all"):
         rows, records = [], []
         try:
@@ -176,17 +178,20 @@ def question_file_tab() -> None:
             st.error(str(error))
         position = {row.id: index for index, row in enumerate(rows)}
         records.sort(key=lambda record: position[record["id"]])
-        st.session_state["answers"] = (uploaded.name, records)
-    name, records = st.session_state.get("answers", (None, []))
-    if uploaded is None or name != uploaded.name or not records:
+        st.session_state["answers"] = (upload, len(rows), records)
+    answered_upload, total, records = st.session_state.get("answers", (None, 0, []))
+    if upload is None or answered_upload != upload or not records:
         return
     failed = sum(bool(record["error"]) for record in records)
-    st.caption(f"{len(records) - failed} of {counted(len(records), 'question')} answered, {failed} failed.")
+    summary = f"{len(records) - failed} of {counted(total, 'question')} answered, {failed} failed"
+    if len(records) < total:
+        summary += f", {total - len(records)} not reached: the run stopped on an error"
+    st.caption(summary + ".")
     st.dataframe(records, hide_index=True)
     st.download_button(
         "Download answers (CSV)",
         records_csv(records),
-        file_name=f"{Path(name).stem}-answers.csv",
+        file_name=f"{Path(upload[0]).stem}-answers.csv",
         mime="text/csv",
         on_click="ignore",
         key="download",

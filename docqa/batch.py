@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from haystack import Document, Pipeline
 
 from docqa.ask import AskResult, require_documents, result_from_answers
-from docqa.errors import DatasetError, EmptyQuestionError, InputPathError, QuestionTooLongError
+from docqa.errors import DatasetError, DocqaError, EmptyQuestionError, InputPathError, QuestionTooLongError
 from docqa.pipelines import ALLOWED_MODULES, load_pipeline, question_inputs, reader_documents_source
 from docqa.stores import files_filter, files_within, store_errors
 
@@ -219,20 +219,27 @@ class BatchAnswerer:
         Answer rows in chunks, yielding ``(row, result, error)``; ``result`` is None when the row failed.
 
         :raises EmptyIndexError: before the first row, when nothing has been indexed.
+        :raises docqa.errors.DocqaError: when the store fails (the rows before it are yielded first).
         """
         self.check_index()
         self.warm_up()
         chunk: list[tuple[QuestionRow, list[Document]]] = []
-        for row in rows:
-            try:
-                self._check(row.question)
-                chunk.append((row, self._retrieve(row.question)))
-            except (EmptyQuestionError, QuestionTooLongError) as error:
-                yield row, None, str(error)
-                continue
-            if len(chunk) >= self.chunk_size:
+        try:
+            for row in rows:
+                try:
+                    self._check(row.question)
+                    chunk.append((row, self._retrieve(row.question)))
+                except (EmptyQuestionError, QuestionTooLongError) as error:
+                    yield row, None, str(error)
+                    continue
+                if len(chunk) >= self.chunk_size:
+                    yield from self._read(chunk, top_k)
+                    chunk = []
+        except DocqaError:
+            # The store failed for this row: the rows already retrieved are still answered before the run stops.
+            if chunk:
                 yield from self._read(chunk, top_k)
-                chunk = []
+            raise
         if chunk:
             yield from self._read(chunk, top_k)
 

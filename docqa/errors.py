@@ -176,3 +176,14 @@ class DocumentWriteError(DocqaError):
             f"{sent - written} of {sent} passages were not {action} {where}: {shown}{more}. "
             "Fix the cause and run the indexing command again; it completes the index without duplicates."
         )
+
+
+class BatchStoppedError(DocqaError):
+    """A file of questions stopped part-way (the store failed); the rows answered before it are kept."""
+
+    def __init__(self, done: int, total: int, failed: int, kept_in: str, cause: DocqaError) -> None:
+        self.exit_code = cause.exit_code
+        super().__init__(
+            f"stopped after {done} of {total} questions ({done - failed} answered, {failed} failed, kept in "
+            f"{kept_in}): {cause} Run the file again once that is fixed."
+        )

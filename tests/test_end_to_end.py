@@ -216,6 +216,47 @@ def test_batch_keeps_every_row_and_reports_failures(indexed, tmp_path):
             assert row["no_answer"] or row["answer"]
 
 
+STOPPED_QUESTIONS = (
+    "id,question\n1,When was the Farrow Point Lighthouse first lit?\n2,\n3,store down\n4,Who built the bridge?\n"
+)
+
+
+@pytest.fixture
+def store_fails_on_one_question(monkeypatch):
+    """The store stops answering at the question "store down" (as a server that goes away mid-run would)."""
+    from docqa.batch import BatchAnswerer
+    from docqa.errors import StoreUnavailableError
+
+    retrieve = BatchAnswerer._retrieve
+
+    def retrieve_or_fail(self, question):
+        if question == "store down":
+            raise StoreUnavailableError("http://127.0.0.1:9", "did not answer within 30 s.")
+        return retrieve(self, question)
+
+    monkeypatch.setattr(BatchAnswerer, "_retrieve", retrieve_or_fail)
+
+
+def test_a_batch_stopped_by_the_store_keeps_the_rows_before_it(
+    indexed, tmp_path, monkeypatch, capsys, store_fails_on_one_question
+):
+    from docqa.cli import main
+
+    for name in ("DOCQA_STORE", "DOCQA_STORE_PATH", "DOCQA_EMBEDDING_MODEL", "DOCQA_READER_MODEL", "DOCQA_DEVICE"):
+        monkeypatch.setenv(name, indexed[name])
+    questions = tmp_path / "questions.csv"
+    questions.write_text(STOPPED_QUESTIONS)
+    out = tmp_path / "answers.jsonl"
+    assert main(["batch", str(questions), "--out", str(out)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"docqa: stopped after 2 of 4 questions (1 answered, 1 failed, kept in {out}): Elasticsearch at "
+        "http://127.0.0.1:9 did not answer within 30 s. Run the file again once that is fixed."
+    )
+    rows = {row["id"]: row for row in map(json.loads, out.read_text().splitlines())}
+    assert set(rows) == {"1", "2"}, "question 1 was retrieved before the failure and still read"
+    assert rows["1"]["error"] is None and isinstance(rows["1"]["no_answer"], bool)
+    assert "empty" in rows["2"]["error"]
+
 @pytest.fixture
 def page_env(indexed, monkeypatch):
     for name in ("DOCQA_STORE", "DOCQA_STORE_PATH", "DOCQA_EMBEDDING_MODEL", "DOCQA_READER_MODEL", "DOCQA_DEVICE"):
@@ -340,3 +381,27 @@ def test_page_indexes_uploads_then_answers_questions_and_question_files(fresh_pa
     assert page.sidebar.caption[0].value.startswith("0 passages in the embedded store")
     assert not (uploads / "farrow point.txt").exists()
     assert not page.sidebar.expander, "no file left to list"
+
+
+def test_page_keeps_the_rows_of_a_stopped_question_file_and_forgets_them_for_a_new_file(
+    page_env, store_fails_on_one_question
+):
+    page = open_page()
+    page.file_uploader(key="questions").set_value(("questions.csv", STOPPED_QUESTIONS.encode(), "text/csv"))
+    page.run()
+    page.button(key="answer_all").click()
+    page.run()
+    assert not page.exception
+    assert [error.value for error in page.error] == [
+        "Elasticsearch at http://127.0.0.1:9 did not answer within 30 s."
+    ]
+    assert "1 of 4 questions answered, 1 failed, 2 not reached: the run stopped on an error." in [
+        caption.value for caption in page.caption
+    ]
+    assert list(page.dataframe[0].value["id"]) == ["1", "2"]
+
+    page.file_uploader(key="questions").set_value(("questions.csv", b"question\nWho built it?\n", "text/csv"))
+    page.run()
+    assert not page.exception
+    assert not page.dataframe, "the answers of the earlier file under the same name are not shown"
+    assert not page.get("download_button")

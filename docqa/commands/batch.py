@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from docqa.batch import BatchAnswerer, RowWriter, output_record, read_questions
 from docqa.commands.ask import add_within_argument
-from docqa.errors import UsageError
+from docqa.errors import BatchStoppedError, DocqaError, UsageError
 from docqa.pipelines import QUERY_PIPELINE
 
 NAME = "batch"
@@ -37,16 +37,23 @@ def run(args: argparse.Namespace) -> int:
     answerer = BatchAnswerer(args.pipeline, chunk_size=args.chunk_size, within=args.within)
     answerer.check_index()
     started = time.perf_counter()
-    failed = 0
+    done = failed = 0
     handle = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
     try:
         writer = RowWriter(handle, fmt)
         progress = tqdm(total=len(rows), unit="question", file=sys.stderr, disable=len(rows) < 20)
-        for row, result, error in answerer.answer(rows):
-            failed += bool(error)
-            writer.write(output_record(row, result, error))
-            progress.update()
-        progress.close()
+        try:
+            for row, result, error in answerer.answer(rows):
+                done += 1
+                failed += bool(error)
+                writer.write(output_record(row, result, error))
+                progress.update()
+        except DocqaError as error:
+            if not done:
+                raise
+            raise BatchStoppedError(done, len(rows), failed, args.out or "the output above", error) from error
+        finally:
+            progress.close()
     finally:
         if args.out:
             handle.close()
