@@ -127,8 +127,8 @@ def _read_csv(name: str, text: str) -> list[QuestionRow]:
         if None in record or None in record.values():
             raise DatasetError(name, f"line {first_line} has another number of fields than the header")
         values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
-        rows.append(QuestionRow(values.get("id") or str(len(rows) + 1), values["question"]))
-    return rows
+        rows.append((len(rows) + 1, values.get("id") or None, values["question"]))
+    return _numbered(rows)
 
 
 def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
@@ -142,8 +142,21 @@ def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
             raise DatasetError(name, f"line {number} is not valid JSON ({error.msg})") from error
         if not isinstance(record, dict) or not isinstance(record.get("question"), str):
             raise DatasetError(name, f"line {number} has no string field 'question'")
-        rows.append(QuestionRow(str(record.get("id", number)), record["question"].strip()))
-    return rows
+        given = record.get("id")
+        rows.append(
+            (number, None if given is None or str(given).strip() == "" else str(given), record["question"].strip())
+        )
+    return _numbered(rows)
+
+
+def _numbered(rows: list[tuple[int, str | None, str]]) -> list[QuestionRow]:
+    """Rows ``(number, id or None, question)`` with every missing id set to the row's number, or to ``row-N`` where
+    that number is another row's own id."""
+    given = {row_id for _, row_id, _ in rows if row_id is not None}
+    return [
+        QuestionRow(row_id if row_id is not None else str(n) if str(n) not in given else f"row-{n}", question)
+        for n, row_id, question in rows
+    ]
 
 
 def split_query_pipeline(pipeline: str | Path | Pipeline) -> tuple[Pipeline, Any, str]:

@@ -37,6 +37,21 @@ def test_jsonl_and_txt(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("name", "content", "ids"),
+    [
+        ("q.csv", "id,question\n2,Who?\n,What?\n", ["2", "row-2"]),
+        ("q.csv", "id,question\n,Who?\n1,What?\n", ["row-1", "1"]),
+        ("q.jsonl", '{"question": "A"}\n{"question": "B", "id": 1}\n', ["row-1", "1"]),
+        ("q.jsonl", '{"question": "A", "id": null}\n{"question": "B", "id": ""}\n{"question": "C"}\n', ["1", "2", "3"]),
+    ],
+)
+def test_rows_without_an_id_get_one_no_other_row_has(tmp_path, name, content, ids):
+    path = tmp_path / name
+    path.write_text(content)
+    assert [row.id for row in read_questions(path)] == ids
+
+
+@pytest.mark.parametrize(
     ("name", "content", "message"),
     [
         ("q.csv", "", "is empty"),
