@@ -10,9 +10,9 @@ from docqa.ask import Answer, one_line
 
 
 def passage_html(context: str, start: int, end: int) -> str:
-    """The passage with the answer ``context[start:end]`` marked."""
+    """The passage with the answer ``context[start:end]`` marked, its line breaks shown as such."""
     return (
-        "<p>"
+        '<p style="white-space: pre-wrap">'
         + html.escape(context[:start])
         + f"<mark><b>{html.escape(context[start:end])}</b></mark>"
         + html.escape(context[end:])
