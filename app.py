@@ -14,7 +14,7 @@ from docqa.answer_html import answer_html
 from docqa.ask import QuestionAnswering
 from docqa.batch import BatchAnswerer, output_record, parse_questions, records_csv
 from docqa.commands.ask import NO_ANSWER_TEXT
-from docqa.errors import DocqaError
+from docqa.errors import DocqaError, EmptyIndexError
 from docqa.settings import get_settings
 from docqa.stores import count_passages, describe_store, indexed_files
 from indexing.files import SUPPORTED_EXTENSIONS
@@ -56,6 +56,13 @@ def store_overview(store: str) -> tuple[int, list[str]]:
     return count_passages(), indexed_files()
 
 
+def page_message(error: DocqaError) -> str:
+    """The one line the page shows for ``error``: the command line's, except where the page offers the fix itself."""
+    if isinstance(error, EmptyIndexError):
+        return f"the {error.where} is empty. Add your documents in the sidebar first."
+    return str(error)
+
+
 def counted(number: int, noun: str) -> str:
     """``1 file``, ``2 files``."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
@@ -79,7 +86,7 @@ def documents_sidebar() -> None:
             passages, paths = store_overview(store)
             status.caption(f"{counted(passages, 'passage')} in the {store}.")
         except DocqaError as error:
-            status.error(str(error))
+            status.error(page_message(error))
             return
         if "removed" in st.session_state:
             st.success(st.session_state.pop("removed"))
@@ -94,7 +101,7 @@ def index_files(files: list) -> None:
             summary = index_uploads([(f.name, f.getvalue()) for f in files], get_settings().upload_path, indexer())
     except DocqaError as error:
         store_overview.clear()
-        st.error(str(error))
+        st.error(page_message(error))
         return
     store_overview.clear()
     done = f"Indexed {counted(summary.files_indexed, 'file')} ({counted(summary.passages_written, 'passage')}), "
@@ -116,7 +123,7 @@ def files_in_index(paths: list[str]) -> None:
             with indexing_lock():
                 removed = remove_documents(chosen, get_settings().upload_path, indexer())
         except DocqaError as error:
-            st.error(str(error))
+            st.error(page_message(error))
             return
         finally:
             store_overview.clear()
@@ -141,7 +148,7 @@ def ask_tab() -> None:
     try:
         result = question_answering().ask(question, top_k=top_k, within=within)
     except DocqaError as error:
-        st.error(str(error))
+        st.error(page_message(error))
         return
     if result.no_answer:
         confidence = f" (no-answer confidence {result.no_answer_score:.2f})" if result.no_answer_score else ""
@@ -175,7 +182,7 @@ def question_file_tab() -> None:
                 records.append(output_record(row, result, error))
                 progress.progress(len(records) / len(rows), text=f"{len(records)} of {len(rows)} answered")
         except DocqaError as error:
-            st.error(str(error))
+            st.error(page_message(error))
         position = {row.id: index for index, row in enumerate(rows)}
         records.sort(key=lambda record: position[record["id"]])
         st.session_state["answers"] = (upload, len(rows), records)

@@ -89,7 +89,7 @@ class EmptyQuestionError(DocqaError):
     exit_code = 2
 
     def __init__(self) -> None:
-        super().__init__('the question is empty. Ask a question in plain words, e.g. docqa ask "Who wrote it?"')
+        super().__init__('the question is empty. Ask a question in plain words, e.g. "Who wrote it?"')
 
 
 class QuestionTooLongError(DocqaError):
@@ -107,6 +107,7 @@ class EmptyIndexError(DocqaError):
     """The document store holds no passages yet."""
 
     def __init__(self, where: str) -> None:
+        self.where = where
         super().__init__(f"the {where} is empty. Index your documents first: python -m indexing PATH")
 
 

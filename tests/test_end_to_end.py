@@ -303,7 +303,7 @@ def test_page_searches_only_the_files_chosen(page_env):
 def test_page_reports_user_errors_in_one_line(page_env):
     page = ask_on_page("   ")
     assert [error.value for error in page.error] == [
-        'the question is empty. Ask a question in plain words, e.g. docqa ask "Who wrote it?"'
+        'the question is empty. Ask a question in plain words, e.g. "Who wrote it?"'
     ]
 
 
@@ -405,3 +405,10 @@ def test_page_keeps_the_rows_of_a_stopped_question_file_and_forgets_them_for_a_n
     assert not page.exception
     assert not page.dataframe, "the answers of the earlier file under the same name are not shown"
     assert not page.get("download_button")
+
+
+def test_page_points_to_its_own_sidebar_when_nothing_is_indexed(fresh_page_env):
+    page = ask_on_page("Who built the bridge?")
+    assert [error.value for error in page.error] == [
+        f"the embedded store at {fresh_page_env / 'store'} is empty. Add your documents in the sidebar first."
+    ]
