@@ -54,11 +54,11 @@ def test_passage_html_marks_exactly_the_answer_and_escapes_markup():
     assert "<script>" not in passage_html(context, 0, 4)
 
 
-
 def test_passage_html_keeps_line_breaks_visible():
     fragment = passage_html("Brewing Green Tea\nGreen tea is made from leaves.", 18, 27)
     assert fragment.startswith('<p style="white-space: pre-wrap">')
     assert "".join(_parse(fragment).text) == "Brewing Green Tea\nGreen tea is made from leaves."
+
 
 def test_answer_html_shows_text_score_source_and_page():
     context = "Paid 400 silver daler\nfor the work & more."

@@ -257,6 +257,7 @@ def test_a_batch_stopped_by_the_store_keeps_the_rows_before_it(
     assert rows["1"]["error"] is None and isinstance(rows["1"]["no_answer"], bool)
     assert "empty" in rows["2"]["error"]
 
+
 @pytest.fixture
 def page_env(indexed, monkeypatch):
     for name in ("DOCQA_STORE", "DOCQA_STORE_PATH", "DOCQA_EMBEDDING_MODEL", "DOCQA_READER_MODEL", "DOCQA_DEVICE"):
@@ -392,9 +393,7 @@ def test_page_keeps_the_rows_of_a_stopped_question_file_and_forgets_them_for_a_n
     page.button(key="answer_all").click()
     page.run()
     assert not page.exception
-    assert [error.value for error in page.error] == [
-        "Elasticsearch at http://127.0.0.1:9 did not answer within 30 s."
-    ]
+    assert [error.value for error in page.error] == ["Elasticsearch at http://127.0.0.1:9 did not answer within 30 s."]
     assert "1 of 4 questions answered, 1 failed, 2 not reached: the run stopped on an error." in [
         caption.value for caption in page.caption
     ]
