@@ -256,9 +256,10 @@ class Indexer:
         return found
 
     def _skip(self, path: Path, reason: str, existing: dict[str, list[Document]], summary: IndexSummary) -> None:
-        summary.skipped[str(path)] = reason
         if existing.get(str(path)):
             delete_file_passages(self.store, str(path))
+            reason += "; its earlier passages were removed from the index"
+        summary.skipped[str(path)] = reason
 
 
 def index_paths(

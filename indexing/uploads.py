@@ -1,7 +1,7 @@
 """Files added on the web page: kept in the upload directory under their own names and indexed from there.
 
 A file uploaded again under the same name replaces the earlier one, and indexing replaces its passages, as for any
-changed file. Each file is written to a temporary name first and renamed, so indexing never reads half a file.
+changed file; a file that cannot be indexed is not kept. Each file is written to a temporary name first and renamed, so indexing never reads half a file.
 """
 
 import os
@@ -30,18 +30,23 @@ def upload_file_name(name: str) -> str:
     return visible
 
 
-def save_uploads(files: Iterable[tuple[str, bytes]], folder: str | Path) -> list[Path]:
+def save_uploads(files: Iterable[tuple[str, bytes]], folder: str | Path) -> tuple[list[Path], dict[str, str]]:
     """
     Write uploaded files into ``folder`` (created when missing).
 
     :param files: ``(name, content)`` pairs as the browser sent them.
-    :returns: the absolute paths written, in order; a name given twice is written once, with the last content.
+    :returns: the absolute paths written, in order, and the names not written with the reason: a file whose name
+        (once cleaned) an earlier file of the same upload already has.
     """
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    written: dict[Path, None] = {}
+    written: list[Path] = []
+    refused: dict[str, str] = {}
     for name, content in files:
         path = folder / upload_file_name(name)
+        if path in written:
+            refused[name] = f"another file in this upload is also named {path.name}; rename one and add it again"
+            continue
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
         try:
             with os.fdopen(handle, "wb") as file:
@@ -50,18 +55,24 @@ def save_uploads(files: Iterable[tuple[str, bytes]], folder: str | Path) -> list
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        written.pop(path, None)
-        written[path] = None
-    return list(written)
+        written.append(path)
+    return written, refused
 
 
 def index_uploads(files: Iterable[tuple[str, bytes]], folder: str | Path, indexer: Indexer) -> IndexSummary:
     """
-    Save uploaded files into ``folder`` and index them with ``indexer``; bad files are skipped with their reason.
+    Save uploaded files into ``folder`` and index them with ``indexer``; bad files are skipped with their reason,
+    and their copies deleted (a skipped file is not in the index, so it is not kept either).
 
     :raises docqa.errors.DocqaError: when none is of a supported type, or a model or the store fails.
     """
-    return indexer.run(save_uploads(files, folder), progress=False)
+    paths, refused = save_uploads(files, folder)
+    summary = indexer.run(paths, progress=False)
+    for path in map(Path, list(summary.skipped)):
+        if path in paths:
+            path.unlink(missing_ok=True)
+    summary.skipped.update(refused)
+    return summary
 
 
 def remove_documents(paths: Iterable[str], folder: str | Path, indexer: Indexer) -> dict[str, int]:

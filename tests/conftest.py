@@ -1,9 +1,14 @@
 """Shared fixtures: tiny question-answering models built once per test session (random weights, no hub), and a
 fresh embedded store with the real all-MiniLM-L6-v2."""
 
+import os
+
 import pytest
 
 from tests.tiny_models import build_bert_qa, build_roberta_qa
+
+# Haystack's telemetry would try the network from every in-process pipeline (and wait on its retries).
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 
 @pytest.fixture(scope="session")

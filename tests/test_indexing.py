@@ -356,7 +356,7 @@ def test_reindexing_is_idempotent_and_a_changed_file_replaces_its_passages(env, 
 
     changed.write_bytes(b"")
     fourth = Indexer(PIPELINE).run([corpus], progress=False)
-    assert fourth.skipped == {str(changed.resolve()): "empty file"}
+    assert fourth.skipped == {str(changed.resolve()): "empty file; its earlier passages were removed from the index"}
     assert not [p for p in _all_passages(indexer) if p.meta["file_name"] == "lighthouse.txt"]
 
 

@@ -34,16 +34,17 @@ def test_upload_file_name_keeps_only_a_safe_base_name(sent, kept):
 
 
 @pytest.mark.unit
-def test_save_uploads_writes_inside_the_folder_and_replaces_same_names(tmp_path):
+def test_save_uploads_writes_inside_the_folder_and_refuses_a_second_file_of_the_same_name(tmp_path):
     folder = tmp_path / "uploads"
-    paths = save_uploads([("../a.txt", b"one"), ("b.md", b"two"), ("sub/a.txt", b"three")], folder)
-    assert paths == [folder / "b.md", folder / "a.txt"]
-    assert (folder / "a.txt").read_bytes() == b"three"
+    paths, refused = save_uploads([("../a.txt", b"one"), ("b.md", b"two"), ("sub/a.txt", b"three")], folder)
+    assert paths == [folder / "a.txt", folder / "b.md"]
+    assert refused == {"sub/a.txt": "another file in this upload is also named a.txt; rename one and add it again"}
+    assert (folder / "a.txt").read_bytes() == b"one"
     assert (folder / "b.md").read_bytes() == b"two"
     assert sorted(os.listdir(folder)) == ["a.txt", "b.md"], "no temporary file is left behind"
     assert not (tmp_path / "a.txt").exists()
-    save_uploads([("b.md", b"new")], folder)
-    assert (folder / "b.md").read_bytes() == b"new"
+    assert save_uploads([("b.md", b"new")], folder) == ([folder / "b.md"], {})
+    assert (folder / "b.md").read_bytes() == b"new", "a later upload replaces the file"
 
 
 @pytest.mark.unit
@@ -72,6 +73,7 @@ def test_index_uploads_indexes_good_files_skips_bad_ones_and_replaces_changed_on
         str(folder / "empty.txt"): "empty file",
         str(folder / "photo.png"): "unsupported file type '.png'",
     }
+    assert os.listdir(folder) == ["ferry.txt"], "files that could not be indexed are not kept"
     assert count_passages() == summary.passages_written >= 1
     again = index_uploads([("ferry.txt", TEXT)], folder, indexer)
     assert again.files_unchanged == 1 and again.files_indexed == 0
@@ -80,6 +82,11 @@ def test_index_uploads_indexes_good_files_skips_bad_ones_and_replaces_changed_on
     passages = indexer.store.filter_documents()
     assert passages and all("half hour" in passage.content for passage in passages if "every" in passage.content)
     assert count_passages() == len(passages)
+    emptied = index_uploads([("ferry.txt", b"")], folder, indexer)
+    assert emptied.skipped == {
+        str(folder / "ferry.txt"): "empty file; its earlier passages were removed from the index"
+    }
+    assert count_passages() == 0 and os.listdir(folder) == []
 
 
 @pytest.mark.slow
