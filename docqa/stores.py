@@ -59,6 +59,21 @@ def indexed_files(settings: Settings | None = None) -> list[str]:
         return sorted(stored_file_paths(document_store_from_settings(settings)))
 
 
+def nonempty_paths(paths: Iterable[str | Path]) -> list[str | Path]:
+    """
+    ``paths`` as a list, refusing an empty one: ``Path("")`` is the current folder, and ``--remove "$DIR"`` with the
+    variable unset must not mean "everything here".
+
+    :raises docqa.errors.InputPathError: when a path is empty or blank.
+    """
+    from docqa.errors import InputPathError
+
+    paths = list(paths)
+    if any(not str(path).strip() for path in paths):
+        raise InputPathError('""', "an empty path was given (an unset variable?); name a file or folder")
+    return paths
+
+
 def paths_within(paths: Iterable[str], targets: Iterable[str | Path]) -> list[str]:
     """The ``paths`` (absolute, as indexing stores them) at or under any of ``targets`` (files or folders)."""
     folders = [Path(target).expanduser().resolve() for target in targets]
@@ -69,16 +84,20 @@ def files_within(paths: Iterable[str | Path], settings: Settings | None = None) 
     """
     The indexed files at or under ``paths`` (files or folders, matched as absolute paths; they need not exist).
 
-    :raises docqa.errors.NothingIndexedError: when no indexed file is there.
+    :raises docqa.errors.InputPathError: when a path is empty.
+    :raises docqa.errors.NothingIndexedError: when no indexed file is at or under one of ``paths`` (naming those),
+        so that a mistyped path among several is not silently left out.
     """
     from docqa.errors import NothingIndexedError
 
     settings = settings or get_settings()
-    paths = list(paths)
-    chosen = paths_within(indexed_files(settings), paths)
-    if not chosen:
-        raise NothingIndexedError([str(Path(path).expanduser().resolve()) for path in paths], describe_store(settings))
-    return chosen
+    paths = nonempty_paths(paths)
+    indexed = indexed_files(settings)
+    missing = [path for path in paths if not paths_within(indexed, [path])]
+    if missing or not paths:
+        shown = [str(Path(path).expanduser().resolve()) for path in missing]
+        raise NothingIndexedError(shown, describe_store(settings))
+    return paths_within(indexed, paths)
 
 
 def files_filter(files: list[str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from docqa.errors import InputPathError, NoDocumentsFoundError
+from docqa.stores import nonempty_paths
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 TEXT_EXTENSIONS = (".txt", ".md", ".html", ".htm")
@@ -37,12 +38,12 @@ def discover_files(paths: list[str | Path]) -> Discovery:
 
     A file with an unsupported extension is skipped with a reason; files are absolute, resolved and unique.
 
-    :raises InputPathError: when a path does not exist (before anything is indexed).
+    :raises InputPathError: when a path is empty or does not exist (before anything is indexed).
     :raises NoDocumentsFoundError: when no file of a supported type is found.
     """
     discovery = Discovery()
     seen: set[Path] = set()
-    for raw in paths:
+    for raw in nonempty_paths(paths):
         path = Path(raw).expanduser()
         if not path.exists():
             raise InputPathError(str(raw))

@@ -1,7 +1,8 @@
 """Files added on the web page: kept in the upload directory under their own names and indexed from there.
 
 A file uploaded again under the same name replaces the earlier one, and indexing replaces its passages, as for any
-changed file; a file that cannot be indexed is not kept. Each file is written to a temporary name first and renamed, so indexing never reads half a file.
+changed file; a file that cannot be indexed is not kept. Each file is written to a temporary name first and renamed,
+so indexing never reads half a file.
 """
 
 import os

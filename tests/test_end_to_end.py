@@ -14,7 +14,7 @@ import yaml
 
 from docqa.ask import QuestionAnswering
 from docqa.commands.ask import NO_ANSWER_TEXT
-from docqa.errors import EmptyQuestionError, QuestionTooLongError
+from docqa.errors import EmptyQuestionError, InputPathError, QuestionTooLongError
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +163,11 @@ def test_questions_can_be_limited_to_some_files_or_folders(qa, indexed, tmp_path
     assert everywhere.documents[0].source.endswith("farrow_point_lighthouse.txt")
     with pytest.raises(NothingIndexedError):
         qa.ask("Anything?", within=[str(SAMPLE / "elsewhere")])
+    with pytest.raises(NothingIndexedError) as typo:
+        qa.ask("Anything?", within=[bridge, str(SAMPLE / "halvard_brige.html")])
+    assert "halvard_brige.html" in str(typo.value) and bridge not in str(typo.value)
+    with pytest.raises(InputPathError, match="an empty path was given"):
+        qa.ask("Anything?", within=[""])
     cli = run(["docqa", "ask", "Who was the first keeper?", "--json", "--in", bridge], indexed)
     assert cli.returncode == 0, cli.stderr
     assert {document["source"] for document in json.loads(cli.stdout)["documents"]} == {bridge}

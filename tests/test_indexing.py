@@ -400,6 +400,11 @@ def test_remove_deletes_the_passages_of_files_and_folders_without_touching_them(
     with pytest.raises(NothingIndexedError) as nothing:
         indexer.remove([corpus / "sub", corpus / "nowhere.pdf"])
     assert str((corpus / "nowhere.pdf").resolve()) in str(nothing.value) and nothing.value.exit_code == 2
+    tea = str((corpus / "tea.md").resolve())
+    with pytest.raises(NothingIndexedError) as typo:
+        indexer.remove([corpus / "tea.md", corpus / "tee.md"])
+    assert str((corpus / "tee.md").resolve()) in str(typo.value) and tea not in str(typo.value)
+    assert tea in {p.meta["file_path"] for p in _all_passages(indexer)}, "nothing is removed when a path is wrong"
     assert Indexer(PIPELINE).run([corpus], progress=False).files_indexed == 2, "removed files index again"
 
 

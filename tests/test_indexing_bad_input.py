@@ -103,6 +103,8 @@ def test_good_files_pass_the_checks(tmp_path):
 
 @pytest.mark.unit
 def test_discovery_errors_and_skips(tmp_path):
+    with pytest.raises(InputPathError, match="an empty path was given"):
+        discover_files([tmp_path, ""])
     with pytest.raises(InputPathError) as missing:
         discover_files([tmp_path / "nowhere"])
     assert "nowhere" in str(missing.value) and missing.value.exit_code == 2
@@ -135,6 +137,13 @@ def test_remove_from_the_command_line(tmp_path):
     nothing = _run_cli("--remove", str(tmp_path / "other"), **env)
     assert nothing.returncode == 2
     assert _one_line(nothing.stderr).startswith(f"indexing: nothing is indexed at or under {tmp_path / 'other'}")
+    for empty in ("", "  "):
+        unset = _run_cli("--remove", empty, **env)
+        assert unset.returncode == 2
+        assert _one_line(unset.stderr) == (
+            'indexing: "": an empty path was given (an unset variable?); name a file or folder. '
+            "Check the path and try again."
+        )
     removed = _run_cli("--remove", str(folder / "ferry.txt"), **env)
     assert removed.returncode == 0, removed.stderr
     assert removed.stdout.strip() == f"removed 1 passage of 1 file: {(folder / 'ferry.txt').resolve()}"
