@@ -75,6 +75,20 @@ def run_command(prog: str, handler, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return output_closed()
+
+
+def output_closed() -> int:
+    """
+    The reader of standard output went away (``docqa status | head``): stop quietly, as ``cat`` does.
+
+    :returns: the exit status of a process ended by SIGPIPE.
+    """
+    import os
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from docqa.cli import OneLineParser, quiet_libraries
+from docqa.cli import OneLineParser, output_closed, quiet_libraries
 from docqa.errors import DocqaError
 from indexing.files import SUPPORTED_EXTENSIONS, discover_files
 
@@ -70,5 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("indexing: interrupted; run the command again to finish (finished files are kept)", file=sys.stderr)
         return 130
-    print(summary.line())
+    except BrokenPipeError:
+        return output_closed()
+    try:
+        print(summary.line())
+    except BrokenPipeError:
+        return output_closed()
     return summary.exit_code

@@ -86,3 +86,22 @@ def test_status_names_the_store_its_contents_and_the_models(tmp_path):
     empty = run_docqa("status", env={**env, "DOCQA_STORE_PATH": str(tmp_path / "none")})
     assert empty.stdout.splitlines()[0] == f"store: embedded store at {tmp_path / 'none'}: 0 passages from 0 files"
     assert not (tmp_path / "none").exists(), "status creates nothing"
+
+
+def test_output_closed_early_ends_quietly(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
+    env.update(DOCQA_STORE_PATH=str(tmp_path / "none"), DOCQA_DEVICE="cpu")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "docqa", "status", "--files"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()  # as `docqa status | head -0` would
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 141
+    assert stderr == ""
