@@ -33,10 +33,16 @@ class NoDocumentsFoundError(DocqaError):
 
     exit_code = 2
 
-    def __init__(self, paths: list[str], supported: list[str]) -> None:
+    def __init__(self, paths: list[str], supported: list[str], files_removed: int = 0) -> None:
+        self.paths, self.supported, self.files_removed = list(paths), list(supported), files_removed
+        gone = (
+            f" The passages of {files_removed} file{'s' * (files_removed != 1)} no longer there were removed."
+            if files_removed
+            else ""
+        )
         super().__init__(
             f"no supported files found in {', '.join(paths)} (supported: {', '.join(supported)}). "
-            "Point the command at a folder with such files."
+            f"Point the command at a folder with such files.{gone}"
         )
 
 

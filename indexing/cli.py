@@ -6,7 +6,7 @@ from pathlib import Path
 
 from docqa.cli import OneLineParser, output_closed, quiet_libraries
 from docqa.errors import DocqaError
-from indexing.files import SUPPORTED_EXTENSIONS, discover_files
+from indexing.files import SUPPORTED_EXTENSIONS
 
 
 def program_name() -> str:
@@ -61,9 +61,8 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(removed)
             )
             return 0
-        discovery = discover_files(args.paths)
         indexer = Indexer(args.pipeline) if args.pipeline else Indexer()
-        summary = indexer.run(args.paths, recreate=args.recreate, progress=args.progress, discovery=discovery)
+        summary = indexer.run(args.paths, recreate=args.recreate, progress=args.progress)
     except DocqaError as error:
         print(f"indexing: {error}", file=sys.stderr)
         return error.exit_code

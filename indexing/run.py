@@ -11,7 +11,7 @@ from haystack import Document, Pipeline
 from haystack.core.errors import PipelineRuntimeError
 from tqdm import tqdm
 
-from docqa.errors import DocqaError, EmbeddingDimensionError, PipelineFileError
+from docqa.errors import DocqaError, EmbeddingDimensionError, NoDocumentsFoundError, PipelineFileError
 from docqa.passage_replacement import delete_file_passages, stored_file_paths
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.settings import get_settings
@@ -110,7 +110,13 @@ class Indexer:
         :raises docqa.errors.DocqaError: for a missing path, no supported files, a model or store failure.
         """
         started = time.monotonic()
-        discovery = discovery or discover_files(paths)
+        try:
+            discovery = discovery or discover_files(paths)
+        except NoDocumentsFoundError as error:
+            removed = self._remove_gone_from_folders(paths)
+            if not removed:
+                raise
+            raise NoDocumentsFoundError(error.paths, error.supported, files_removed=removed) from error
         summary = IndexSummary(skipped={str(path): reason for path, reason in discovery.skipped.items()})
         with store_errors(self.settings):
             self._pipeline = self._pipeline or load_pipeline(self.pipeline_path)
@@ -130,6 +136,14 @@ class Indexer:
             summary.files_removed = self._remove_gone([path for path in paths if Path(path).expanduser().is_dir()])
         summary.seconds = time.monotonic() - started
         return summary
+
+    def _remove_gone_from_folders(self, paths: list[str | Path]) -> int:
+        """:meth:`_remove_gone` for the folders among ``paths``, when no file is left to index in them."""
+        folders = [path for path in paths if Path(path).expanduser().is_dir()]
+        if not folders:
+            return 0
+        with store_errors(self.settings):
+            return self._remove_gone(folders)
 
     def _remove_gone(self, folders: list[str | Path]) -> int:
         """Delete the passages of files under ``folders`` that no longer exist; returns how many files."""

@@ -151,6 +151,30 @@ def test_remove_from_the_command_line(tmp_path):
     assert both.returncode == 2 and "not allowed with argument" in _one_line(both.stderr)
 
 
+@pytest.mark.slow
+def test_a_folder_whose_last_file_was_deleted_loses_its_passages(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (folder / "notes.rtf").write_text("{\\rtf1 not supported}", encoding="utf-8")
+    env = _env(tmp_path)
+    assert _run_cli(str(folder), **env).returncode == 0
+    (folder / "ferry.txt").unlink()
+    again = _run_cli(str(folder), **env)
+    assert again.returncode == 2
+    line = _one_line(again.stderr)
+    assert line.startswith(f"indexing: no supported files found in {folder} ")
+    assert line.endswith("The passages of 1 file no longer there were removed.")
+    status = subprocess.run(
+        [sys.executable, "-m", "docqa", "status", "--files"],
+        cwd=ROOT,
+        env={**os.environ, "HAYSTACK_TELEMETRY_ENABLED": "False", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert status.stdout.splitlines()[0].endswith(": 0 passages from 0 files"), status.stdout
+
 @pytest.mark.unit
 def test_missing_path_is_one_line_and_exit_2(tmp_path):
     result = _run_cli(str(tmp_path / "no-such-folder"), **_env(tmp_path))
