@@ -175,6 +175,7 @@ def test_a_folder_whose_last_file_was_deleted_loses_its_passages(tmp_path):
     )
     assert status.stdout.splitlines()[0].endswith(": 0 passages from 0 files"), status.stdout
 
+
 @pytest.mark.unit
 def test_missing_path_is_one_line_and_exit_2(tmp_path):
     result = _run_cli(str(tmp_path / "no-such-folder"), **_env(tmp_path))
