@@ -24,6 +24,25 @@ _BYTE_ORDER_MARKS = (
 )
 
 
+# UTF-8 with the few undecodable bytes of an otherwise UTF-8 file shown as U+FFFD (a codec name, so that the
+# converters, which decode by the name in the source's metadata, can read such a file).
+MOSTLY_UTF8 = "utf-8-replace"
+
+
+def _mostly_utf8_codec(name: str) -> codecs.CodecInfo | None:
+    if name.replace("_", "-") != MOSTLY_UTF8:
+        return None
+    utf8 = codecs.lookup("utf-8")
+    return codecs.CodecInfo(
+        name=MOSTLY_UTF8,
+        encode=utf8.encode,
+        decode=lambda data, errors="strict": codecs.utf_8_decode(data, "replace", True),
+    )
+
+
+codecs.register(_mostly_utf8_codec)
+
+
 @dataclass
 class Discovery:
     """The files found under the paths given: those to index, and those skipped with their reason."""
@@ -94,7 +113,8 @@ def unreadable_reason(path: Path) -> str | None:
 
 def text_encoding(data: bytes) -> str | None:
     """
-    The encoding of a text file's bytes: its byte-order mark's; else UTF-8 when the bytes are UTF-8; else, among the
+    The encoding of a text file's bytes: its byte-order mark's; else UTF-8 when the bytes are UTF-8, or
+    :data:`MOSTLY_UTF8` when they are but for a few stray bytes; else, among the
     legacy code pages charset-normalizer finds least garbled, the one whose text has the fewest symbols inside words
     (``zosta³a`` is Polish read as Windows-1252), Windows code pages first and Windows-1252 (older Western European
     files) first of all: the detector alone takes Spanish for Central European and Polish for Western European.
@@ -111,6 +131,8 @@ def text_encoding(data: bytes) -> str | None:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(data):
+        return MOSTLY_UTF8
     from charset_normalizer import from_bytes
 
     results = list(from_bytes(data))
@@ -127,6 +149,18 @@ def text_encoding(data: bytes) -> str | None:
         return _symbols_inside_words(data.decode(encoding)), preference, candidates.index(encoding)
 
     return min(candidates, key=rank)
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """
+    Whether bytes that are not valid UTF-8 are still UTF-8 text with a few stray bytes: at least two valid
+    multi-byte characters per undecodable byte. Text in a legacy code page has almost none (``café`` in Windows-1252
+    is ``caf\xe9``, not valid UTF-8), and its non-ASCII bytes are nearly all undecodable.
+    """
+    text = data.decode("utf-8", errors="replace")
+    undecodable = text.count("\ufffd") - data.count("\ufffd".encode())
+    multibyte = sum(1 for char in text if char > "\x7f") - text.count("\ufffd")
+    return 0 < undecodable and multibyte >= 2 * undecodable
 
 
 def _symbols_inside_words(text: str) -> int:

@@ -90,6 +90,8 @@ class PassageMetadata:
         }
         if paged:
             meta["page_number"] = int(doc.meta.get("page_number", 1))
+        if doc.meta.get("encoding"):
+            meta["encoding"] = doc.meta["encoding"]
         return Document(id=passage_id(path, start, content), content=content, meta=meta)
 
     def to_dict(self) -> dict[str, Any]:

@@ -271,6 +271,9 @@ LEGACY_TEXTS = {
 }
 
 
+MOSTLY_UTF8_TEXT = "Der Käse aus München reift im Gewölbekeller, sagt der Müller aus der Hauptstraße."
+
+
 @pytest.mark.unit
 def test_text_encoding_reads_marks_utf8_and_legacy_code_pages():
     text = "Fee: 40 € for the café"
@@ -284,6 +287,15 @@ def test_text_encoding_reads_marks_utf8_and_legacy_code_pages():
         assert legacy.encode(encoding).decode(found) == legacy, (encoding, found)
     assert text_encoding(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") is None
     assert text_encoding(bytes(range(1, 256)) * 8) is None
+    stray = MOSTLY_UTF8_TEXT.encode("utf-8") + b" Price: 5\xa4 only."
+    assert text_encoding(stray) == "utf-8-replace"
+    assert stray.decode("utf-8-replace") == MOSTLY_UTF8_TEXT + " Price: 5\ufffd only."
+    assert text_encoding("Café crème, brûlée".encode("cp1252")) == "cp1252", "a legacy code page is not UTF-8"
+
+
+def legacy_decodes(text: str, found: str, written_in: str) -> bool:
+    """Whether the encoding ``found`` reads ``text`` written in ``written_in`` back exactly."""
+    return text.encode(written_in).decode(found) == text
 
 
 @pytest.mark.slow
@@ -294,16 +306,22 @@ def test_text_files_in_legacy_encodings_and_with_byte_order_marks_are_indexed(en
         (folder / f"{encoding}.txt").write_bytes(text.encode(encoding))
     (folder / "notepad.txt").write_bytes(LIGHTHOUSE.encode("utf-16"))
     (folder / "bom.md").write_bytes("# Tea\n\nBrew green tea at **75 degrees**.".encode("utf-8-sig"))
+    (folder / "stray.txt").write_bytes(MOSTLY_UTF8_TEXT.encode("utf-8") + b" Price: 5\xa4 only.")
     for path in folder.iterdir():
         assert unreadable_reason(path) is None, path.name
     indexer = Indexer(PIPELINE)
     summary = indexer.run([folder], progress=False)
-    assert summary.files_indexed == len(LEGACY_TEXTS) + 2 and summary.skipped == {}, summary.line()
-    contents = {}
+    assert summary.files_indexed == len(LEGACY_TEXTS) + 3 and summary.skipped == {}, summary.line()
+    contents, encodings = {}, {}
     for passage in _all_passages(indexer):
         contents.setdefault(passage.meta["file_name"], []).append(passage.content)
+        encodings[passage.meta["file_name"]] = passage.meta["encoding"]
     for encoding, text in LEGACY_TEXTS.items():
         assert " ".join(contents[f"{encoding}.txt"]) == text
+        assert legacy_decodes(text, encodings[f"{encoding}.txt"], encoding)
+    assert encodings["notepad.txt"] == "utf-16" and encodings["bom.md"] == "utf-8-sig"
+    assert contents["stray.txt"] == [MOSTLY_UTF8_TEXT + " Price: 5\ufffd only."]
+    assert encodings["stray.txt"] == "utf-8-replace"
     assert "Agnes Merrow" in " ".join(contents["notepad.txt"])
     assert contents["bom.md"][0].startswith("Tea") and "\ufeff" not in contents["bom.md"][0]
 
