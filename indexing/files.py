@@ -160,7 +160,7 @@ def _mostly_utf8(data: bytes) -> bool:
     text = data.decode("utf-8", errors="replace")
     undecodable = text.count("\ufffd") - data.count("\ufffd".encode())
     multibyte = sum(1 for char in text if char > "\x7f") - text.count("\ufffd")
-    return 0 < undecodable and multibyte >= 2 * undecodable
+    return undecodable > 0 and multibyte >= 2 * undecodable
 
 
 def _symbols_inside_words(text: str) -> int:
