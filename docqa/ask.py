@@ -7,7 +7,7 @@ from typing import Any
 from haystack import Document, ExtractedAnswer, Pipeline
 
 from docqa.errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
-from docqa.pipelines import QUERY_PIPELINE, load_pipeline, question_inputs, reader_documents_source
+from docqa.pipelines import QUERY_PIPELINE, load_query_pipeline, question_inputs, reader_documents_source
 from docqa.settings import Settings, get_settings
 from docqa.stores import describe_store, files_filter, files_within, store_errors
 
@@ -126,7 +126,7 @@ class QuestionAnswering:
     def pipeline(self) -> Pipeline:
         """The loaded pipeline; its models are loaded by ``warm_up``."""
         if self._pipeline is None:
-            self._pipeline = load_pipeline(self.pipeline_path)
+            self._pipeline = load_query_pipeline(self.pipeline_path)
         return self._pipeline
 
     def warm_up(self) -> None:

@@ -16,7 +16,7 @@ from haystack import Document, Pipeline
 
 from docqa.ask import AskResult, require_documents, result_from_answers
 from docqa.errors import DatasetError, DocqaError, EmptyQuestionError, InputPathError, QuestionTooLongError
-from docqa.pipelines import ALLOWED_MODULES, load_pipeline, question_inputs, reader_documents_source
+from docqa.pipelines import ALLOWED_MODULES, load_query_pipeline, question_inputs, reader_documents_source
 from docqa.stores import files_filter, files_within, store_errors
 
 OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_score", "source", "page", "error"]
@@ -167,7 +167,7 @@ def split_query_pipeline(pipeline: str | Path | Pipeline) -> tuple[Pipeline, Any
     :returns: the pipeline without the ``reader`` component, the reader, and the name of the component whose
         ``documents`` output feeds the reader.
     """
-    full = pipeline if isinstance(pipeline, Pipeline) else load_pipeline(pipeline)
+    full = pipeline if isinstance(pipeline, Pipeline) else load_query_pipeline(pipeline)
     reader = full.get_component("reader")
     sender = reader_documents_source(full)
     data = full.to_dict()

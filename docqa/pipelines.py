@@ -32,6 +32,28 @@ def load_pipeline(path: str | Path) -> Pipeline:
         raise PipelineFileError(str(path), f"not a valid pipeline ({reason})") from error
 
 
+def load_query_pipeline(path: str | Path) -> Pipeline:
+    """
+    :func:`load_pipeline` for a query pipeline: one with a ``retriever`` and a ``reader`` whose ``documents`` come
+    from another component (as in ``pipelines/query.yml``).
+
+    :raises PipelineFileError: when the file is missing, not a valid pipeline, or not a query pipeline.
+    """
+    pipeline = load_pipeline(path)
+    names = {name for name, _ in pipeline.walk()}
+    missing = [name for name in ("retriever", "reader") if name not in names]
+    if missing:
+        wanted = " and ".join(repr(name) for name in missing)
+        raise PipelineFileError(
+            str(path), f"not a query pipeline: it has no component named {wanted} (see {QUERY_PIPELINE})"
+        )
+    try:
+        reader_documents_source(pipeline)
+    except PipelineFileError as error:
+        raise PipelineFileError(str(path), "not a query pipeline: no component feeds reader.documents") from error
+    return pipeline
+
+
 def question_inputs(
     pipeline: Pipeline,
     question: str,

@@ -105,3 +105,14 @@ def test_output_closed_early_ends_quietly(tmp_path):
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 141
     assert stderr == ""
+
+
+@pytest.mark.parametrize("command", [["ask", "Who?"], ["status"], ["batch", "QUESTIONS"]])
+def test_a_pipeline_that_is_not_a_query_pipeline_is_one_line_and_exit_2(command, tmp_path):
+    questions = tmp_path / "questions.txt"
+    questions.write_text("Who?\n")
+    command = [str(questions) if part == "QUESTIONS" else part for part in command]
+    result = run_docqa(*command, "--pipeline", "pipelines/indexing.yml")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("docqa: pipeline pipelines/indexing.yml: not a query pipeline")
+    assert result.stderr.count("\n") == 1

@@ -5,7 +5,7 @@ from haystack import Pipeline
 from docqa.components.dense_retriever import DenseRetriever
 from docqa.components.keyword_retriever import KeywordRetriever
 from docqa.errors import PipelineFileError
-from docqa.pipelines import ALLOWED_MODULES, PIPELINES_DIR, load_pipeline
+from docqa.pipelines import ALLOWED_MODULES, PIPELINES_DIR, load_pipeline, load_query_pipeline
 
 pytestmark = pytest.mark.unit
 
@@ -37,6 +37,28 @@ def test_broken_yaml(tmp_path):
 def test_shipped_pipelines_load(name):
     pipeline = load_pipeline(PIPELINES_DIR / name)
     assert pipeline.graph.number_of_nodes() > 0
+
+
+@pytest.mark.parametrize("name", ["query.yml", "query_bm25.yml", "query_dense.yml", "query_hybrid.yml"])
+def test_shipped_query_pipelines_are_query_pipelines(name):
+    assert {"retriever", "reader"} <= set(load_query_pipeline(PIPELINES_DIR / name).graph.nodes)
+
+
+def test_a_pipeline_that_is_not_a_query_pipeline_is_one_line(tmp_path):
+    with pytest.raises(PipelineFileError) as indexing:
+        load_query_pipeline(PIPELINES_DIR / "indexing.yml")
+    assert "not a query pipeline: it has no component named 'retriever' and 'reader'" in str(indexing.value)
+    foreign = tmp_path / "foreign.yml"
+    foreign.write_text("foo: bar\n")
+    with pytest.raises(PipelineFileError) as error:
+        load_query_pipeline(foreign)
+    assert str(error.value).startswith(f"pipeline {foreign}: not a ") and "\n" not in str(error.value)
+    unfed = yaml.safe_load((PIPELINES_DIR / "query.yml").read_text())
+    unfed["connections"] = [c for c in unfed["connections"] if c["receiver"] != "reader.documents"]
+    path = tmp_path / "unfed.yml"
+    path.write_text(yaml.safe_dump(unfed))
+    with pytest.raises(PipelineFileError, match="no component feeds reader.documents"):
+        load_query_pipeline(path)
 
 
 def test_query_pipeline_component_names():

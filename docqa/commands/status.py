@@ -2,7 +2,7 @@
 
 import argparse
 
-from docqa.pipelines import QUERY_PIPELINE, describe_models, load_pipeline
+from docqa.pipelines import QUERY_PIPELINE, describe_models, load_query_pipeline
 from docqa.settings import get_settings
 from docqa.stores import count_passages, describe_store, indexed_files
 
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the store's contents and the models the query pipeline runs, with device and precision; nothing loads."""
     settings = get_settings()
-    pipeline = load_pipeline(args.pipeline)
+    pipeline = load_query_pipeline(args.pipeline)
     passages, files = count_passages(settings), indexed_files(settings)
     print(f"store: {describe_store(settings)}: {passages} passages from {len(files)} files")
     print("\n".join(describe_models(pipeline)))
