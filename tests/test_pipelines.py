@@ -57,7 +57,7 @@ def test_a_pipeline_that_is_not_a_query_pipeline_is_one_line(tmp_path):
     unfed["connections"] = [c for c in unfed["connections"] if c["receiver"] != "reader.documents"]
     path = tmp_path / "unfed.yml"
     path.write_text(yaml.safe_dump(unfed))
-    with pytest.raises(PipelineFileError, match="no component feeds reader.documents"):
+    with pytest.raises(PipelineFileError, match=r"no component feeds reader\.documents"):
         load_query_pipeline(path)
 
 
