@@ -229,39 +229,46 @@ class BatchAnswerer:
         self, rows: Iterable[QuestionRow], top_k: int = 1
     ) -> Iterator[tuple[QuestionRow, AskResult | None, str]]:
         """
-        Answer rows in chunks, yielding ``(row, result, error)``; ``result`` is None when the row failed.
+        Answer rows in chunks, yielding ``(row, result, error)`` in the order of ``rows``; ``result`` is None when
+        the row failed (empty or too long question).
 
         :raises EmptyIndexError: before the first row, when nothing has been indexed.
         :raises docqa.errors.DocqaError: when the store fails (the rows before it are yielded first).
         """
         self.check_index()
         self.warm_up()
-        chunk: list[tuple[QuestionRow, list[Document]]] = []
+        pending: list[tuple[QuestionRow, list[Document] | None, str]] = []
+        retrieved = 0
         try:
             for row in rows:
                 try:
                     self._check(row.question)
-                    chunk.append((row, self._retrieve(row.question)))
+                    pending.append((row, self._retrieve(row.question), ""))
+                    retrieved += 1
                 except (EmptyQuestionError, QuestionTooLongError) as error:
-                    yield row, None, str(error)
-                    continue
-                if len(chunk) >= self.chunk_size:
-                    yield from self._read(chunk, top_k)
-                    chunk = []
+                    pending.append((row, None, str(error)))
+                if retrieved >= self.chunk_size:
+                    yield from self._read(pending, top_k)
+                    pending, retrieved = [], 0
         except DocqaError:
-            # The store failed for this row: the rows already retrieved are still answered before the run stops.
-            if chunk:
-                yield from self._read(chunk, top_k)
+            # The store failed for this row: the rows before it are still answered before the run stops.
+            yield from self._read(pending, top_k)
             raise
-        if chunk:
-            yield from self._read(chunk, top_k)
+        yield from self._read(pending, top_k)
 
     def _read(
-        self, chunk: list[tuple[QuestionRow, list[Document]]], top_k: int
+        self, pending: list[tuple[QuestionRow, list[Document] | None, str]], top_k: int
     ) -> Iterator[tuple[QuestionRow, AskResult | None, str]]:
-        answers = self.reader.read_batch([row.question for row, _ in chunk], [docs for _, docs in chunk])
-        for (row, documents), row_answers in zip(chunk, answers, strict=True):
-            yield row, result_from_answers(row.question, row_answers, documents, top_k=top_k), ""
+        """Read the retrieved rows of ``pending`` in one reader call; yield every row of it in order."""
+        chunk = [(row, documents) for row, documents, _ in pending if documents is not None]
+        answers = iter(
+            self.reader.read_batch([row.question for row, _ in chunk], [d for _, d in chunk]) if chunk else []
+        )
+        for row, documents, error in pending:
+            if documents is None:
+                yield row, None, error
+            else:
+                yield row, result_from_answers(row.question, next(answers), documents, top_k=top_k), ""
 
 
 def output_record(row: QuestionRow, result: AskResult | None, error: str) -> dict[str, Any]:

@@ -107,12 +107,32 @@ def files_filter(files: list[str]) -> dict[str, Any]:
 
 def store_errors(settings: Settings | None = None) -> Any:
     """
-    A context in which Elasticsearch failures become one line naming the host (``StoreUnavailableError``); it
-    changes nothing for the embedded store.
+    A context in which a docqa error wrapped by a pipeline (a store's ``EmbeddingDimensionError`` inside Haystack's
+    ``PipelineRuntimeError``) is raised as itself, and Elasticsearch failures become one line naming the host
+    (``StoreUnavailableError``).
     """
     settings = settings or get_settings()
     if settings.store != "elasticsearch":
-        return contextlib.nullcontext()
+        return _unwrapped_docqa_errors()
     from docqa.elasticsearch_store import translate_es_errors
 
     return translate_es_errors(settings)
+
+
+@contextlib.contextmanager
+def _unwrapped_docqa_errors() -> Any:
+    from docqa.errors import DocqaError
+
+    try:
+        yield
+    except DocqaError:
+        raise
+    except Exception as error:
+        seen: set[int] = set()
+        cause = error.__cause__ or error.__context__
+        while cause is not None and not isinstance(cause, DocqaError) and id(cause) not in seen:
+            seen.add(id(cause))
+            cause = cause.__cause__ or cause.__context__
+        if isinstance(cause, DocqaError):
+            raise cause from error
+        raise

@@ -116,3 +116,21 @@ def test_a_pipeline_that_is_not_a_query_pipeline_is_one_line_and_exit_2(command,
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("docqa: pipeline pipelines/indexing.yml: not a query pipeline")
     assert result.stderr.count("\n") == 1
+
+
+def test_batch_output_that_cannot_be_written_is_refused_before_any_work(tmp_path):
+    questions = tmp_path / "questions.csv"
+    questions.write_text("question\nWho?\n")
+    cases = {
+        str(tmp_path): f"docqa: --out {tmp_path} is a folder; name a file in it, e.g. {tmp_path / 'answers.csv'}",
+        str(tmp_path / "no" / "answers.csv"): f"docqa: {tmp_path / 'no'}: is not an existing folder",
+        str(questions): f"docqa: --out {questions} is the question file itself",
+    }
+    for out, message in cases.items():
+        result = run_docqa("batch", str(questions), "--out", out, "--format", "csv")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+    assert questions.read_text() == "question\nWho?\n"
+    mismatch = run_docqa("batch", str(questions), "--out", str(tmp_path / "a.jsonl"), "--format", "csv")
+    assert mismatch.returncode == 2
+    assert mismatch.stderr.startswith(f"docqa: --format csv does not match --out {tmp_path / 'a.jsonl'}")

@@ -198,6 +198,21 @@ def test_empty_index_is_reported_before_loading_models(env, tmp_path):
     )
 
 
+def test_another_embedding_model_than_the_index_was_built_with_is_one_line(indexed, tiny_bert_dir, tmp_path):
+    other = {**indexed, "DOCQA_EMBEDDING_MODEL": str(tiny_bert_dir)}
+    result = run(["docqa", "ask", "Who built the bridge?"], other)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"docqa: the embedded store at {indexed['DOCQA_STORE_PATH']} holds 384-dimensional vectors")
+    out = tmp_path / "answers.csv"
+    out.write_text("kept\n")
+    questions = tmp_path / "questions.txt"
+    questions.write_text("Who built the bridge?\n")
+    batch = run(["docqa", "batch", str(questions), "--out", str(out)], other)
+    assert batch.returncode == 1 and "holds 384-dimensional vectors" in batch.stderr
+    assert out.read_text() == "kept\n", "a run that answered nothing leaves the output file as it was"
+
+
 def test_batch_keeps_every_row_and_reports_failures(indexed, tmp_path):
     questions = tmp_path / "questions.csv"
     questions.write_text(
@@ -212,7 +227,7 @@ def test_batch_keeps_every_row_and_reports_failures(indexed, tmp_path):
     assert result.returncode == 1
     assert "2 of 4 questions answered, 2 failed" in result.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [row["id"] for row in rows] == ["b", "c", "a", "d"]
+    assert [row["id"] for row in rows] == ["a", "b", "c", "d"], "rows come out in the order of the file"
     failed = {row["id"]: row["error"] for row in rows if row["error"]}
     assert set(failed) == {"b", "c"} and "empty" in failed["b"] and "tokens long" in failed["c"]
     for row in rows:

@@ -1,15 +1,17 @@
 """``docqa batch QUESTIONS``: answer a file of questions, one output row per question."""
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from docqa.batch import BatchAnswerer, RowWriter, output_record, read_questions
 from docqa.commands.ask import add_within_argument
-from docqa.errors import BatchStoppedError, DocqaError, UsageError
+from docqa.errors import BatchStoppedError, DocqaError, InputPathError, UsageError
 from docqa.pipelines import QUERY_PIPELINE
 
 NAME = "batch"
@@ -28,25 +30,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Answer every row, streaming results; exit 1 when some rows failed, 0 when all worked."""
-    fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else "jsonl")
-    if fmt not in ("csv", "jsonl"):
-        raise UsageError(f"cannot tell the output format of {args.out}; use --format csv or --format jsonl")
+    fmt = output_format(args.out, args.format)
     if args.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")
     rows = read_questions(args.questions)
+    if args.out:
+        check_output_path(args.out, args.questions)
     answerer = BatchAnswerer(args.pipeline, chunk_size=args.chunk_size, within=args.within)
     answerer.check_index()
     started = time.perf_counter()
     done = failed = 0
-    handle = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
+    output = RowOutput(args.out, fmt)
     try:
-        writer = RowWriter(handle, fmt)
         progress = tqdm(total=len(rows), unit="question", file=sys.stderr, disable=len(rows) < 20)
         try:
             for row, result, error in answerer.answer(rows):
+                output.write(output_record(row, result, error))
                 done += 1
                 failed += bool(error)
-                writer.write(output_record(row, result, error))
                 progress.update()
         except DocqaError as error:
             if not done:
@@ -55,11 +56,72 @@ def run(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     finally:
-        if args.out:
-            handle.close()
+        output.close()
     seconds = time.perf_counter() - started
     print(
         f"docqa batch: {len(rows) - failed} of {len(rows)} questions answered, {failed} failed, {seconds:.1f} s",
         file=sys.stderr,
     )
     return 1 if failed else 0
+
+
+def output_format(out: str | None, fmt: str | None) -> str:
+    """
+    The output format: ``fmt``, else from the extension of ``out``, else ``jsonl``.
+
+    :raises UsageError: when neither tells, or they disagree (``--format csv --out answers.jsonl``).
+    """
+    suffix = Path(out).suffix.lstrip(".").lower() if out else ""
+    if fmt and suffix in ("csv", "jsonl") and suffix != fmt:
+        raise UsageError(f"--format {fmt} does not match --out {out}; give the file a .{fmt} name or drop --format")
+    found = fmt or suffix or ("jsonl" if not out else "")
+    if found not in ("csv", "jsonl"):
+        raise UsageError(f"cannot tell the output format of {out}; name it .csv or .jsonl, or use --format")
+    return found
+
+
+def check_output_path(out: str, questions: str) -> None:
+    """
+    Refuse, before any work, an output file that cannot be written or is the question file itself.
+
+    :raises UsageError: when ``out`` is a folder or the question file.
+    :raises InputPathError: when its folder does not exist or cannot be written.
+    """
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise UsageError(f"--out {out} is a folder; name a file in it, e.g. {path / 'answers.csv'}")
+    if path.exists() and path.resolve() == Path(questions).expanduser().resolve():
+        raise UsageError(f"--out {out} is the question file itself; write the answers to another file")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputPathError(str(folder), "is not an existing folder, so --out cannot be written there")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputPathError(out, "cannot be written (permission denied)")
+
+
+class RowOutput:
+    """
+    Output rows written to ``out`` (standard output when None) as they come; the file is opened at the first row,
+    so a run that fails before any row leaves an existing file as it was.
+    """
+
+    def __init__(self, out: str | None, fmt: str) -> None:
+        self.out = out
+        self.fmt = fmt
+        self._handle: TextIO | None = None
+        self._writer: RowWriter | None = None
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write and flush one row."""
+        if self._writer is None:
+            try:
+                self._handle = open(self.out, "w", encoding="utf-8", newline="") if self.out else sys.stdout  # noqa: SIM115
+            except OSError as error:
+                raise InputPathError(str(self.out), f"cannot be written ({error.strerror or error})") from error
+            self._writer = RowWriter(self._handle, self.fmt)
+        self._writer.write(record)
+
+    def close(self) -> None:
+        """Close the file, if one was opened."""
+        if self.out and self._handle is not None:
+            self._handle.close()
