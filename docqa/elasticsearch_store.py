@@ -489,6 +489,13 @@ def unavailable_reason(error: BaseException, request_timeout: float) -> str | No
             return "is overloaded (429 too many requests). Try again later."
         if error.status_code in (502, 503, 504):
             return f"is still starting (cluster not ready, status {error.status_code}). Wait and try again."
+        if error.status_code == 404:
+            return (
+                "answered 404 (not found) where Elasticsearch would not: check that DOCQA_ES_HOSTS names "
+                "Elasticsearch itself (host, port and any proxy path)."
+            )
+        if error.status_code >= 500:
+            return f"failed with HTTP {error.status_code} ({_short(str(error.message))}). Check its health and logs."
     return None
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,12 +46,40 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if value in ("auto", "cpu", "cuda", "mps") or value.startswith("cuda:"):
             return value
-        raise ValueError(f"unknown device {value!r}; use auto, cpu, cuda or cuda:N")
+        raise ValueError(f"unknown device {value!r}; use auto, cpu, cuda, cuda:N or mps")
+
+    @model_validator(mode="after")
+    def _check_es_hosts(self) -> "Settings":
+        if self.store == "elasticsearch":
+            check_es_hosts(self.es_hosts)
+        return self
 
     @property
     def es_host_list(self) -> list[str]:
         """The Elasticsearch hosts as a list."""
         return [host.strip() for host in self.es_hosts.split(",") if host.strip()]
+
+
+def check_es_hosts(value: str) -> None:
+    """
+    :raises ValueError: unless ``value`` is one or more comma-separated http(s) URLs with a host name.
+    """
+    from urllib.parse import urlsplit
+
+    hosts = [host.strip() for host in value.split(",") if host.strip()]
+    if not hosts:
+        raise ValueError("DOCQA_ES_HOSTS: no Elasticsearch URL given; use e.g. http://localhost:9200 (comma-separated)")
+    for host in hosts:
+        try:
+            url = urlsplit(host)
+            url.port  # noqa: B018 (a port that is not a number raises here)
+        except ValueError as error:
+            raise ValueError(f"DOCQA_ES_HOSTS: {host!r} is not a URL ({error})") from error
+        if url.scheme not in ("http", "https"):
+            example = f"http://{host.split('://')[-1]}"
+            raise ValueError(f"DOCQA_ES_HOSTS: {host!r} is not an http:// or https:// URL; e.g. {example}")
+        if not url.hostname:
+            raise ValueError(f"DOCQA_ES_HOSTS: {host!r} has no host name; e.g. http://localhost:9200")
 
 
 def get_settings() -> Settings:
@@ -69,4 +97,8 @@ def get_settings() -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        raise SettingsError(f"DOCQA_{field.upper()}", first["msg"]) from error
+        message = first["msg"].removeprefix("Value error, ")
+        if not field:  # a check of several settings names the variable itself
+            variable, _, message = message.partition(": ")
+            raise SettingsError(variable, message) from error
+        raise SettingsError(f"DOCQA_{field.upper()}", message) from error

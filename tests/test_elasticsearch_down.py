@@ -96,6 +96,8 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             return self._send(401, {"error": {**error, "root_cause": [error]}, "status": 401})
         if mode == "not-elasticsearch":
             return self._send(200, {"hello": "world"}, product=False)
+        if mode in (404, 500):
+            return self._send(mode, {"error": "another web server"}, product=False)
         if path == "/_cluster/health":
             status = server.health.pop(0) if len(server.health) > 1 else server.health[0]
             if status == 503:
@@ -292,6 +294,18 @@ def test_a_server_that_is_not_elasticsearch(fake_es):
     store = make_store(fake_es.url)
     with pytest.raises(StoreUnavailableError, match="is not Elasticsearch"), translate_es_errors(store):
         store.client.info()
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(404, "answered 404 (not found) where Elasticsearch would not"), (500, "failed with HTTP 500")],
+)
+def test_a_web_server_answering_errors_is_one_line(fake_es, status, message):
+    fake_es.mode = status
+    settings = es_settings(fake_es.url, es_max_retries=0)
+    with pytest.raises(StoreUnavailableError) as error, translate_es_errors(settings):
+        elasticsearch_store_from_settings(settings).count_documents()
+    assert str(error.value).startswith(f"Elasticsearch at {fake_es.url} {message}") and "\n" not in str(error.value)
 
 
 def test_https_to_a_plain_http_server_is_a_tls_failure(fake_es):

@@ -48,3 +48,31 @@ def test_bad_values_name_the_variable(monkeypatch, variable, value):
         get_settings()
     assert variable in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_a_bad_device_message_has_no_library_prefix(monkeypatch):
+    monkeypatch.setenv("DOCQA_DEVICE", "tpu")
+    with pytest.raises(SettingsError) as error:
+        get_settings()
+    assert str(error.value).startswith("DOCQA_DEVICE: unknown device 'tpu'; use auto, cpu, cuda, cuda:N or mps.")
+
+
+@pytest.mark.parametrize(
+    ("hosts", "problem"),
+    [
+        ("localhost:9200", "'localhost:9200' is not an http:// or https:// URL; e.g. http://localhost:9200"),
+        (",", "no Elasticsearch URL given"),
+        ("http://es:port", "'http://es:port' is not a URL"),
+        ("http://", "'http://' has no host name"),
+        ("http://es1:9200,es2:9200", "'es2:9200' is not an http:// or https:// URL"),
+    ],
+)
+def test_elasticsearch_hosts_must_be_urls_when_elasticsearch_is_the_store(monkeypatch, hosts, problem):
+    monkeypatch.setenv("DOCQA_ES_HOSTS", hosts)
+    assert get_settings().store == "memory", "the embedded store does not care"
+    monkeypatch.setenv("DOCQA_STORE", "elasticsearch")
+    with pytest.raises(SettingsError) as error:
+        get_settings()
+    assert str(error.value).startswith(f"DOCQA_ES_HOSTS: {problem}") and "\n" not in str(error.value)
+    monkeypatch.setenv("DOCQA_ES_HOSTS", "http://es1:9200, https://es2:9243")
+    assert get_settings().es_host_list == ["http://es1:9200", "https://es2:9243"]
