@@ -93,6 +93,10 @@ def output_closed() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m docqa``."""
-    quiet_libraries()
-    args = build_parser().parse_args(argv)
+    try:
+        quiet_libraries()
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print("docqa: interrupted", file=sys.stderr)
+        return 130
     return run_command("docqa", args.handler, args)

@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     :returns: 0 when every file given is in the index (indexed or unchanged) or at least one file was indexed,
         1 when nothing could be indexed or a model or store failed, 2 for a wrong command line or path.
     """
-    quiet_libraries()
-    args = build_parser().parse_args(argv)
     try:
+        quiet_libraries()
+        args = build_parser().parse_args(argv)
         from indexing.run import Indexer
 
         if args.remove:

@@ -42,7 +42,7 @@ class IndexSummary:
     def line(self) -> str:
         """The one-line summary printed at the end of a run."""
         text = (
-            f"indexed {self.files_indexed} files ({self.passages_written} passages written), "
+            f"indexed {_counted(self.files_indexed, 'file')} ({_counted(self.passages_written, 'passage')} written), "
             f"{self.files_unchanged} unchanged, {len(self.skipped)} skipped"
         )
         if self.files_removed:
@@ -50,6 +50,10 @@ class IndexSummary:
         if self.skipped:
             text += ": " + "; ".join(f"{path} ({reason})" for path, reason in self.skipped.items())
         return f"{text}; {self.seconds:.1f} s"
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 class Indexer:

@@ -134,3 +134,20 @@ def test_batch_output_that_cannot_be_written_is_refused_before_any_work(tmp_path
     mismatch = run_docqa("batch", str(questions), "--out", str(tmp_path / "a.jsonl"), "--format", "csv")
     assert mismatch.returncode == 2
     assert mismatch.stderr.startswith(f"docqa: --format csv does not match --out {tmp_path / 'a.jsonl'}")
+
+
+def test_ctrl_c_while_the_libraries_load_is_one_line(tmp_path):
+    import os
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
+    env.update(DOCQA_STORE_PATH=str(tmp_path / "none"), DOCQA_DEVICE="cpu")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "docqa", "ask", "Who?"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    assert stderr == "docqa: interrupted\n"

@@ -280,3 +280,13 @@ def test_a_store_with_vectors_of_another_dimension_is_refused_before_writing(tmp
     summary = Indexer(PIPELINE).run([folder], recreate=True, progress=False)
     assert summary.files_indexed == 1
     assert [doc.meta["file_name"] for doc in indexer.store.filter_documents()] == ["ferry.txt"]
+
+
+@pytest.mark.unit
+def test_summary_line_counts_in_words():
+    from indexing.run import IndexSummary
+
+    one = IndexSummary(files_indexed=1, passages_written=1, seconds=0.25)
+    assert one.line() == "indexed 1 file (1 passage written), 0 unchanged, 0 skipped; 0.2 s"
+    many = IndexSummary(files_indexed=2, passages_written=7, files_unchanged=1, skipped={"/a.png": "unsupported"})
+    assert many.line() == "indexed 2 files (7 passages written), 1 unchanged, 1 skipped: /a.png (unsupported); 0.0 s"
