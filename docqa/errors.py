@@ -77,6 +77,18 @@ class ModelLoadError(DocqaError):
         )
 
 
+class NotAReaderModelError(DocqaError):
+    """The reader model loads but has no extractive question-answering head (its answers would be random)."""
+
+    exit_code = 2
+
+    def __init__(self, model: str, setting: str) -> None:
+        super().__init__(
+            f"{model!r} is not an extractive question-answering model (its weights have no answer layer, "
+            f"qa_outputs). Set {setting} to a model fine-tuned on SQuAD, such as deepset/tinyroberta-squad2."
+        )
+
+
 class DeviceUnavailableError(DocqaError):
     """The device setting names a GPU this machine does not have."""
 

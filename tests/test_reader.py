@@ -414,6 +414,26 @@ def test_model_load_errors_are_one_line(tmp_path, monkeypatch):
         ExtractiveReader(model="docqa-tests/no-such-model", device="cpu").warm_up()
 
 
+def test_a_model_without_a_question_answering_head_is_refused(tiny_bert_dir, tmp_path):
+    import shutil
+
+    from transformers import AutoModel
+
+    from docqa.errors import NotAReaderModelError
+
+    encoder = tmp_path / "encoder-only"
+    shutil.copytree(tiny_bert_dir, encoder)
+    (encoder / "model.safetensors").unlink()
+    AutoModel.from_pretrained(tiny_bert_dir).save_pretrained(encoder)
+    with pytest.raises(NotAReaderModelError) as error:
+        ExtractiveReader(model=str(encoder), device="cpu").warm_up()
+    assert str(error.value) == (
+        f"{str(encoder)!r} is not an extractive question-answering model (its weights have no answer layer, "
+        "qa_outputs). Set DOCQA_READER_MODEL to a model fine-tuned on SQuAD, such as deepset/tinyroberta-squad2."
+    )
+    assert error.value.exit_code == 2
+
+
 def test_model_from_settings(tiny_roberta_dir, monkeypatch):
     monkeypatch.setenv("DOCQA_READER_MODEL", str(tiny_roberta_dir))
     monkeypatch.setenv("DOCQA_DEVICE", "cpu")

@@ -13,7 +13,7 @@ from haystack.utils import Secret, deserialize_secrets_inplace
 
 from docqa.attention_kernels import attention_kernels
 from docqa.cpu_workers import map_in_workers, plan_workers
-from docqa.errors import ModelLoadError
+from docqa.errors import ModelLoadError, NotAReaderModelError
 from docqa.hardware import default_cpu_precision, require_device
 from docqa.model_sources import first_line, looks_like_path, require_hub
 from docqa.pair_windows import PairLayout, piece_ranges
@@ -694,11 +694,15 @@ def _load(name: str, token: str | None) -> tuple[Any, Any]:
     else:
         try:
             return _from_pretrained(AutoTokenizer, AutoModelForQuestionAnswering, name, local_files_only=True, **kwargs)
+        except NotAReaderModelError:
+            raise
         except Exception:  # not in the local cache (or broken there): try the hub below
             pass
         require_hub(name, SETTING)
     try:
         return _from_pretrained(AutoTokenizer, AutoModelForQuestionAnswering, name, **kwargs)
+    except NotAReaderModelError:
+        raise
     except Exception as error:  # whatever from_pretrained raises, the user gets one line
         raise ModelLoadError(name, SETTING, first_line(error).rstrip(".")) from error
 
@@ -708,9 +712,13 @@ def _from_pretrained(tokenizer_class: Any, model_class: Any, name: str, **kwargs
     if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
         raise ValueError("the reader needs a fast (tokenizers) tokenizer and this model has none")
     try:
-        model = model_class.from_pretrained(name, attn_implementation="sdpa", **kwargs)
+        model, loading = model_class.from_pretrained(
+            name, attn_implementation="sdpa", output_loading_info=True, **kwargs
+        )
     except ValueError as error:
         if "sdpa" not in str(error).lower():
             raise
-        model = model_class.from_pretrained(name, **kwargs)
+        model, loading = model_class.from_pretrained(name, output_loading_info=True, **kwargs)
+    if any("qa_outputs" in key for key in loading.get("missing_keys", ())):
+        raise NotAReaderModelError(name, SETTING)
     return tokenizer, model
