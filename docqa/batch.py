@@ -143,6 +143,8 @@ def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
         if not isinstance(record, dict) or not isinstance(record.get("question"), str):
             raise DatasetError(name, f"line {number} has no string field 'question'")
         given = record.get("id")
+        if given is not None and (not isinstance(given, (str, int)) or isinstance(given, bool)):
+            raise DatasetError(name, f"line {number}: 'id' must be a string or a whole number, not {given!r}")
         rows.append(
             (number, None if given is None or str(given).strip() == "" else str(given), record["question"].strip())
         )

@@ -54,7 +54,14 @@ def quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
-    for name in ("transformers", "sentence_transformers", "haystack", "haystack_integrations", "elastic_transport"):
+    for name in (
+        "transformers",
+        "sentence_transformers",
+        "haystack",
+        "haystack_integrations",
+        "elastic_transport",
+        "pypdf",
+    ):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         from transformers.utils import logging as hf_logging

@@ -27,11 +27,12 @@ def document_store_from_settings(settings: Settings | None = None) -> Any:
 
 
 def describe_store(settings: Settings | None = None) -> str:
-    """Name the configured store for messages, e.g. ``embedded store at .docqa/store``."""
+    """Name the configured store for messages, e.g. ``embedded store at /home/me/notes/.docqa/store`` (absolute: the
+    default path is relative to the current folder, and a message should say which folder that was)."""
     settings = settings or get_settings()
     if settings.store == "elasticsearch":
         return f"Elasticsearch index {settings.es_index!r} at {', '.join(settings.es_host_list)}"
-    return f"embedded store at {settings.store_path}"
+    return f"embedded store at {Path(settings.store_path).expanduser().absolute()}"
 
 
 def count_passages(settings: Settings | None = None) -> int:

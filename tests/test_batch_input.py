@@ -69,6 +69,7 @@ def test_rows_without_an_id_get_one_no_other_row_has(tmp_path, name, content, id
         ("q.csv", 'id,question\n1,"Who?\nWhom?"\n2,Why?,x\n', "line 4 has another number of fields"),
         ("q.jsonl", '{"question": "ok"}\n{broken\n', "line 2 is not valid JSON"),
         ("q.jsonl", '{"q": "no"}\n', "line 1 has no string field 'question'"),
+        ("q.jsonl", '{"question": "A", "id": {"a": 1}}\n', "line 1: 'id' must be a string or a whole number"),
         ("q.xlsx", "data", "unsupported question file type .xlsx"),
         ("q.csv", "id,question\n1,a\n1,b\n", "id '1' appears more than once"),
     ],
