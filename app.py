@@ -51,9 +51,16 @@ def indexing_lock() -> threading.Lock:
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def store_overview(store: str) -> tuple[int, list[str]]:
-    """Passages and indexed files of ``store`` (its description: the cache key), asked at most once a minute."""
-    return count_passages(), indexed_files()
+def store_overview(store: str) -> tuple[int, list[str], str | None]:
+    """
+    Passages and indexed files of ``store`` (its description: the cache key), asked at most once a minute, and the
+    message of the error that prevented it: a failure is kept too, so that a store that does not answer costs its
+    timeout once a minute, not on every click.
+    """
+    try:
+        return count_passages(), indexed_files(), None
+    except DocqaError as error:
+        return 0, [], page_message(error)
 
 
 def page_message(error: DocqaError) -> str:
@@ -83,11 +90,17 @@ def documents_sidebar() -> None:
             index_files(files)
         try:
             store = describe_store()
-            passages, paths = store_overview(store)
-            status.caption(f"{counted(passages, 'passage')} in the {store}.")
         except DocqaError as error:
             status.error(page_message(error))
             return
+        passages, paths, problem = store_overview(store)
+        if problem:
+            status.error(problem)
+            if st.button("Try again", key="store_retry"):
+                store_overview.clear()
+                st.rerun()
+            return
+        status.caption(f"{counted(passages, 'passage')} in the {store}.")
         if "removed" in st.session_state:
             st.success(st.session_state.pop("removed"))
         if paths:

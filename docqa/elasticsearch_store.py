@@ -449,16 +449,26 @@ def _timeout_of(store_or_settings: Any) -> float:
     return settings.es_request_timeout
 
 
-def unavailable_reason(error: BaseException, request_timeout: float) -> str | None:
+def _tries_of(store_or_settings: Any) -> int:
+    if isinstance(store_or_settings, DocqaElasticsearchStore):
+        return store_or_settings.max_retries + 1
+    settings = store_or_settings if isinstance(store_or_settings, Settings) else get_settings()
+    return settings.es_max_retries + 1
+
+
+def unavailable_reason(error: BaseException, request_timeout: float, tries: int = 1) -> str | None:
     """
     Say in a few words why Elasticsearch could not serve a request, or None when ``error`` is not about that.
 
     :param error: an exception raised by the Elasticsearch client.
     :param request_timeout: the request timeout in seconds, for the "did not answer" message.
+    :param tries: how many times the client sent the request (1 + its retries), for the same message.
     """
     if isinstance(error, ConnectionTimeout):
+        waited = f" ({tries} tries)" if tries > 1 else ""
         return (
-            f"did not answer within {request_timeout:g} s. Check that it is healthy, or raise DOCQA_ES_REQUEST_TIMEOUT."
+            f"did not answer within {request_timeout:g} s{waited}. Check that it is healthy, or raise "
+            "DOCQA_ES_REQUEST_TIMEOUT."
         )
     if isinstance(error, TlsError):
         return (
@@ -536,7 +546,7 @@ def translate_es_errors(store_or_settings: Any = None) -> Iterator[None]:
         for cause in _causes(error):
             if isinstance(cause, DocqaError):
                 raise cause from error
-            reason = unavailable_reason(cause, _timeout_of(store_or_settings))
+            reason = unavailable_reason(cause, _timeout_of(store_or_settings), _tries_of(store_or_settings))
             if reason:
                 raise StoreUnavailableError(_hosts_of(store_or_settings), reason) from error
         raise

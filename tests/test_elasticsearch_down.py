@@ -11,6 +11,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from haystack import Document
@@ -41,8 +42,14 @@ def closed_port():
 
 
 @pytest.fixture
-def silent_port():
+def silent_port(silent_server):
     """A port that accepts connections and never answers."""
+    return silent_server.port
+
+
+@pytest.fixture
+def silent_server():
+    """A server that accepts connections and never answers: its ``port``, and the connections it ``held``."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
@@ -59,7 +66,7 @@ def silent_port():
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield server.getsockname()[1]
+    yield SimpleNamespace(port=server.getsockname()[1], held=held)
     stop.set()
     thread.join()
     for conn in held:
@@ -223,7 +230,11 @@ def test_silent_port_did_not_answer(silent_port):
     store = elasticsearch_store_from_settings(settings)
     with pytest.raises(StoreUnavailableError) as caught, translate_es_errors(settings):
         store.filter_documents()
-    assert f"Elasticsearch at http://127.0.0.1:{silent_port} did not answer within 0.5 s" in str(caught.value)
+    assert f"Elasticsearch at http://127.0.0.1:{silent_port} did not answer within 0.5 s. " in str(caught.value)
+    retried = es_settings(f"http://127.0.0.1:{silent_port}", es_request_timeout=0.5, es_max_retries=1)
+    with pytest.raises(StoreUnavailableError) as caught, translate_es_errors(retried):
+        elasticsearch_store_from_settings(retried).filter_documents()
+    assert "did not answer within 0.5 s (2 tries)" in str(caught.value)
 
 
 def test_wait_until_ready_gives_up_after_the_configured_time(closed_port):
@@ -529,3 +540,31 @@ def test_password_from_the_env_file_is_used(fake_es, tmp_path, monkeypatch):
     store.client.info()
     assert fake_es.requests[0][2] == "Basic " + base64.b64encode(b"elastic:from-the-file").decode()
     assert "from-the-file" not in json.dumps(store.to_dict())
+
+
+def test_the_page_asks_a_silent_store_once_a_minute_not_on_every_click(silent_server, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DOCQA_STORE", "elasticsearch")
+    monkeypatch.setenv("DOCQA_ES_HOSTS", f"http://127.0.0.1:{silent_server.port}")
+    monkeypatch.setenv("DOCQA_ES_REQUEST_TIMEOUT", "0.5")
+    monkeypatch.setenv("DOCQA_ES_MAX_RETRIES", "0")
+    st.cache_data.clear()
+    try:
+        page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        page.run()
+        assert not page.exception
+        [error] = [box.value for box in page.sidebar.error]
+        assert error.startswith(f"Elasticsearch at http://127.0.0.1:{silent_server.port} did not answer within 0.5 s")
+        asked = len(silent_server.held)
+        assert asked >= 1
+        page.text_input(key="question").input("Who?")
+        page.run()
+        assert len(silent_server.held) == asked, "a rerun does not wait on the silent store again"
+        assert [box.value for box in page.sidebar.error] == [error]
+        page.button(key="store_retry").click()
+        page.run()
+        assert len(silent_server.held) > asked, "Try again asks the store again"
+    finally:
+        st.cache_data.clear()
