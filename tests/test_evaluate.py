@@ -367,3 +367,123 @@ def test_hybrid_pipeline_with_real_embedder_batches_the_same_vectors(env, data, 
     assert evaluation.settings["passages_indexed"] == 3
     assert evaluation.retrieval["recall@1"] == 1.0
     assert evaluation.metrics == {}
+
+
+# --- user errors are one line, caught before the work ------------------------------------------------------------
+
+
+def one_line(capsys, argv: list[str]) -> tuple[str, str]:
+    """Run the command, expect exit 2 with one line on stderr; returns ``(that line, stdout)``."""
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    return lines[0], captured.out
+
+
+@pytest.fixture
+def no_reader_model(env, monkeypatch):
+    """A reader model that cannot load: a command that gets as far as reading fails with another message."""
+    monkeypatch.setenv("DOCQA_READER_MODEL", str(env / "no-such-model"))
+    return env
+
+
+@pytest.mark.parametrize("command", ["evaluate", "calibrate"])
+@pytest.mark.parametrize("content", ["foo: bar\n", "- a\n", "components: [reader]\n", "just text\n"])
+def test_pipeline_without_components_mapping_is_one_line(env, data, capsys, command, content):
+    path = env / "bad.yml"
+    path.write_text(content)
+    line, _ = one_line(capsys, [command, str(data), "--pipeline", str(path)])
+    assert line.startswith(f"docqa: pipeline {path}: has no 'components' mapping")
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "abc", "null"])
+def test_reader_threshold_must_be_a_finite_number(env, data, pipeline_copy, capsys, value):
+    pipeline_copy.write_text(
+        pipeline_copy.read_text().replace("no_answer_threshold: 0.0", f"no_answer_threshold: {value}")
+    )
+    line, _ = one_line(capsys, ["evaluate", str(data), "--pipeline", str(pipeline_copy)])
+    assert "the reader's no_answer_threshold is" in line and "set it to a finite number" in line
+
+
+@pytest.mark.parametrize("command", ["evaluate", "calibrate"])
+@pytest.mark.parametrize("start", [None, "abc"])
+def test_bad_answer_start_is_one_line(env, data, pipeline_copy, capsys, command, start):
+    document = json.loads(data.read_text())
+    document["data"][1]["paragraphs"][0]["qas"][0]["answers"][1]["answer_start"] = start
+    data.write_text(json.dumps(document))
+    line, _ = one_line(capsys, [command, str(data), "--pipeline", str(pipeline_copy)])
+    assert f"data[1].paragraphs[0].qas[0].answers[1] has answer_start {start!r}; it must be a whole number" in line
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_evaluate_refuses_non_finite_threshold(no_reader_model, data, pipeline_copy, capsys, value):
+    line, _ = one_line(capsys, ["evaluate", str(data), "--pipeline", str(pipeline_copy), f"--threshold={value}"])
+    assert "--threshold must be a finite number" in line
+
+
+def test_evaluate_checks_out_before_evaluating(no_reader_model, data, pipeline_copy, capsys):
+    env = no_reader_model
+    argv = ["evaluate", str(data), "--pipeline", str(pipeline_copy), "--out"]
+    assert "is a directory" in one_line(capsys, [*argv, str(env)])[0]
+    (env / "taken.predictions.json").mkdir()
+    assert "taken.predictions.json: is a directory" in one_line(capsys, [*argv, str(env / "taken.json")])[0]
+    assert f"{data} is not a directory" in one_line(capsys, [*argv, str(data / "r.json")])[0]
+    before = data.read_text(), pipeline_copy.read_text()
+    assert f"is the input file {data}" in one_line(capsys, [*argv, str(data)])[0]
+    assert f"is the input file {pipeline_copy}" in one_line(capsys, [*argv, str(pipeline_copy)])[0]
+    assert (data.read_text(), pipeline_copy.read_text()) == before
+    sidecar = str(shutil.copy(data, env / "r.predictions.json"))
+    line, _ = one_line(capsys, ["evaluate", sidecar, "--pipeline", str(pipeline_copy), "--out", str(env / "r.json")])
+    assert f"is the input file {sidecar}" in line
+    assert Path(sidecar).read_text() == before[0]
+    if Path("/proc/self").is_dir():
+        assert "cannot write in /proc" in one_line(capsys, [*argv, "/proc/x/r.json"])[0]
+
+
+def test_write_outputs_failure_is_one_line(data):
+    from docqa.errors import UsageError
+    from docqa.evaluation.evaluate import write_outputs
+
+    evaluation = Evaluation("reader", str(data), 0.0, [QuestionResult("a", "?", [], "", na_prob=1.0)])
+    with pytest.raises(UsageError, match="cannot write"):
+        write_outputs(evaluation, data / "r.json")
+
+
+def test_calibrate_flow_style_reader_block_prints_figures_then_one_line(env, data, pipeline_copy, capsys):
+    config = yaml.safe_load(pipeline_copy.read_text())
+    text = pipeline_copy.read_text()
+    start, end = text.index("  reader:\n"), text.index("connections:")
+    flow = (
+        "  reader:\n    type: docqa.components.reader.ExtractiveReader\n"
+        "    init_parameters: {no_answer_threshold: 0.0, top_k: 5}\n"
+    )
+    pipeline_copy.write_text(text[:start] + flow + text[end:])
+    before = pipeline_copy.read_text()
+    assert yaml.safe_load(before)["components"].keys() == config["components"].keys()
+    line, out = one_line(capsys, ["calibrate", str(data), "--pipeline", str(pipeline_copy), "--limit", "3"])
+    assert "could not set no_answer_threshold safely; set it to" in line and "by hand" in line
+    assert "before" in out and "after" in out
+    assert pipeline_copy.read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("keep", "limit", "kind"),
+    [
+        (lambda qid: qid in {"rollo", "seine", "curie"}, None, "answerable"),
+        (lambda qid: qid.endswith(("-king", "-length", "-born")), None, "unanswerable"),
+        (lambda qid: qid == "rollo", None, "answerable"),
+        (lambda qid: True, "2", "answerable"),
+    ],
+)
+def test_calibrate_needs_both_kinds_of_question(no_reader_model, data, pipeline_copy, capsys, keep, limit, kind):
+    document = json.loads(data.read_text())
+    for article in document["data"]:
+        for paragraph in article["paragraphs"]:
+            paragraph["qas"] = [qa for qa in paragraph["qas"] if keep(qa["id"])]
+    data.write_text(json.dumps(document))
+    before = pipeline_copy.read_text()
+    argv = ["calibrate", str(data), "--pipeline", str(pipeline_copy), *(["--limit", limit] if limit else [])]
+    line, _ = one_line(capsys, argv)
+    assert f"are all {kind}; calibrating needs both answerable and unanswerable questions" in line
+    assert pipeline_copy.read_text() == before

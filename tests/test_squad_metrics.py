@@ -287,3 +287,46 @@ def test_load_squad_reads_questions_in_order(files):
     assert [question.has_answer for question in dataset.questions] == [True, True, False, False]
     assert dataset.questions[0].answer_starts == [0, 7]
     assert dataset.limited(3).articles[0]["paragraphs"][0]["qas"][-1]["id"] == "q3"
+
+
+@pytest.mark.parametrize("start", [None, "abc", "3", 1.5, True])
+def test_command_rejects_bad_answer_start(files, capsys, start):
+    data, predictions, _ = files
+    document = squad_json(*GOLD.items())
+    document["data"][0]["paragraphs"][0]["qas"][1]["answers"][0]["answer_start"] = start
+    data.write_text(json.dumps(document))
+    line = one_line_error(capsys, ["squad-metrics", str(data), str(predictions)])
+    assert f"data[0].paragraphs[0].qas[1].answers[0] has answer_start {start!r}" in line
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_command_rejects_non_finite_na_probs(files, capsys, value):
+    data, predictions, na_probs = files
+    na_probs.write_text(json.dumps(NA_PROBS).replace("0.9", value))
+    line = one_line_error(capsys, ["squad-metrics", str(data), str(predictions), "--na-prob-file", str(na_probs)])
+    assert "the value for 'q3' is" in line and "must be finite numbers" in line
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_command_rejects_non_finite_threshold(files, capsys, value):
+    data, predictions, _ = files
+    line = one_line_error(capsys, ["squad-metrics", str(data), str(predictions), f"--na-prob-thresh={value}"])
+    assert "--na-prob-thresh must be a finite number" in line
+
+
+def test_command_refuses_an_out_it_cannot_write(files, capsys, tmp_path):
+    data, predictions, na_probs = files
+    argv = ["squad-metrics", str(data), str(predictions), "--na-prob-file", str(na_probs), "--out"]
+    assert "is a directory" in one_line_error(capsys, [*argv, str(tmp_path)])
+    assert f"{data} is not a directory" in one_line_error(capsys, [*argv, str(data / "metrics.json")])
+    before = [path.read_text() for path in files]
+    for path in files:
+        assert f"is the input file {path}" in one_line_error(capsys, [*argv, str(path)])
+    assert [path.read_text() for path in files] == before
+
+
+def test_command_out_creates_missing_directories(files, capsys, tmp_path):
+    data, predictions, _ = files
+    out = tmp_path / "new" / "metrics.json"
+    assert main(["squad-metrics", str(data), str(predictions), "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == json.loads(capsys.readouterr().out)

@@ -1,10 +1,12 @@
 """``docqa calibrate DATA.json``: set the reader's no-answer threshold to the one that maximises F1 on DATA."""
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
-from docqa.errors import UsageError
-from docqa.evaluation.calibrate import calibrate, format_calibration
+from docqa.errors import PipelineFileError, UsageError
+from docqa.evaluation.calibrate import calibrate, format_calibration, write_threshold
 from docqa.evaluation.squad_data import load_squad
 from docqa.pipelines import QUERY_PIPELINE
 
@@ -24,16 +26,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Calibrate, write, print before/after."""
+    """Calibrate, print before/after, write."""
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
+    if not args.dry_run and Path(args.pipeline).is_file() and not os.access(args.pipeline, os.W_OK):
+        raise PipelineFileError(args.pipeline, "is not writable; make it writable, or use --dry-run")
     dataset = load_squad(args.data).limited(args.limit)
     progress = not args.no_progress and sys.stderr.isatty()
-    calibration, evaluation = calibrate(dataset, args.pipeline, write=not args.dry_run, progress=progress)
+    calibration, evaluation = calibrate(dataset, args.pipeline, write=False, progress=progress)
     print(f"calibrated on {len(evaluation.results)} questions of {dataset.path}, each read against its own paragraph")
     print(format_calibration(calibration))
     if args.dry_run:
         print(f"dry run: {args.pipeline} unchanged")
     else:
+        write_threshold(args.pipeline, calibration.after_threshold)
         print(f"wrote no_answer_threshold: {calibration.after_threshold!r} into {args.pipeline}")
     return 0

@@ -1,11 +1,13 @@
 """``docqa evaluate DATA.json``: SQuAD v2.0 figures of the reader alone or of the whole query pipeline."""
 
 import argparse
+import math
 import sys
 
 from docqa.errors import UsageError
 from docqa.evaluation.evaluate import (
     RECALL_AT,
+    check_outputs,
     evaluate_pipeline,
     evaluate_reader,
     format_summary,
@@ -64,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--top-k must be at least 1")
     if args.retrieval_only and args.mode != "pipeline":
         raise UsageError("--retrieval-only needs --mode pipeline")
+    if args.threshold is not None and not math.isfinite(args.threshold):
+        raise UsageError(f"--threshold must be a finite number, not {args.threshold}")
+    out = args.out or f"eval-{args.mode}.json"
+    check_outputs(out, [args.data, args.pipeline])
     dataset = load_squad(args.data).limited(args.limit)
     progress = not args.no_progress and sys.stderr.isatty()
     if args.mode == "reader":
@@ -72,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         evaluation = evaluate_pipeline(
             dataset, args.pipeline, args.top_k, not args.retrieval_only, args.threshold, progress
         )
-    paths = write_outputs(evaluation, args.out or f"eval-{args.mode}.json")
     print(format_summary(evaluation))
+    paths = write_outputs(evaluation, out)
     print("wrote " + ", ".join(str(path) for path in paths.values()))
     return 0

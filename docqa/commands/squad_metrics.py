@@ -2,11 +2,18 @@
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
-from docqa.errors import DatasetError
-from docqa.evaluation.squad_data import SquadDataset, load_na_probs, load_predictions, load_squad
+from docqa.errors import DatasetError, UsageError
+from docqa.evaluation.squad_data import (
+    SquadDataset,
+    check_output_file,
+    load_na_probs,
+    load_predictions,
+    load_squad,
+)
 from docqa.evaluation.squad_metrics import check_prediction_ids, squad_v2_metrics
 
 NAME = "squad-metrics"
@@ -72,6 +79,10 @@ def score_files(
 
 def run(args: argparse.Namespace) -> int:
     """Load, check, score, print the metrics as JSON."""
+    if not math.isfinite(args.na_prob_thresh):
+        raise UsageError(f"--na-prob-thresh must be a finite number, not {args.na_prob_thresh}")
+    if args.out:
+        check_output_file(args.out, [args.data, args.predictions, *([args.na_prob_file] if args.na_prob_file else [])])
     dataset = load_squad(args.data)
     predictions = load_predictions(args.predictions)
     na_probs = load_na_probs(args.na_prob_file) if args.na_prob_file else None
@@ -85,7 +96,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     text = json.dumps(metrics, indent=2)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
     print(text)
+    if args.out:
+        try:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        except OSError as error:
+            raise UsageError(
+                f"--out {args.out}: cannot be written ({error.strerror or error}); the metrics are above"
+            ) from error
     return 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docqa.errors import PipelineFileError
+from docqa.errors import DatasetError, PipelineFileError
 from docqa.evaluation.evaluate import (
     Evaluation,
     evaluate_reader,
@@ -124,17 +124,41 @@ def write_threshold(path: str | Path, value: float) -> str:
     :returns: the reader component's name.
     :raises PipelineFileError: when the file has no reader or the edit does not read back as intended.
     """
+    import yaml
+
     path = Path(path)
     component = reader_component_name(read_pipeline_yaml(path), path)
     text = path.read_text(encoding="utf-8")
     updated = set_threshold_in_yaml(text, component, value, str(path))
-    import yaml
-
-    check = yaml.safe_load(updated)["components"][component].get("init_parameters") or {}
-    if check.get(PARAMETER) != float(value):
+    try:
+        written = (yaml.safe_load(updated)["components"][component].get("init_parameters") or {}).get(PARAMETER)
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError):
+        written = None
+    if written != float(value):
         raise PipelineFileError(str(path), f"could not set {PARAMETER} safely; set it to {value} by hand")
-    path.write_text(updated, encoding="utf-8")
+    try:
+        path.write_text(updated, encoding="utf-8")
+    except OSError as error:
+        raise PipelineFileError(
+            str(path), f"cannot be written ({error.strerror or error}); set {PARAMETER} to {value} by hand"
+        ) from error
     return component
+
+
+def check_calibration_data(dataset: SquadDataset) -> None:
+    """
+    Check that the questions include both answerable and unanswerable ones, without which no threshold is learnt.
+
+    :raises DatasetError: when they are all of one kind.
+    """
+    answerable = sum(question.has_answer for question in dataset.questions)
+    if answerable in (0, len(dataset.questions)):
+        kind = "answerable" if answerable else "unanswerable"
+        raise DatasetError(
+            dataset.path,
+            f"the {len(dataset.questions)} question(s) used are all {kind}; calibrating needs both answerable and "
+            "unanswerable questions (use such data, or a larger --limit)",
+        )
 
 
 def calibrate(
@@ -144,7 +168,9 @@ def calibrate(
     Evaluate the pipeline's reader on ``dataset`` (reader mode), choose the F1-best threshold, write it.
 
     :param write: False only reports what would be written.
+    :raises DatasetError: when the questions are not both answerable and unanswerable.
     """
+    check_calibration_data(dataset)
     reader = reader_from_yaml(pipeline_path)
     evaluation = evaluate_reader(dataset, reader, progress=progress)
     calibration = choose_threshold(evaluation)

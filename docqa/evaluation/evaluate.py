@@ -19,8 +19,8 @@ from typing import Any
 
 from haystack import Document, ExtractedAnswer, Pipeline, component
 
-from docqa.errors import PipelineFileError
-from docqa.evaluation.squad_data import SquadDataset, SquadQuestion
+from docqa.errors import PipelineFileError, UsageError
+from docqa.evaluation.squad_data import SquadDataset, SquadQuestion, check_output_file
 from docqa.evaluation.squad_metrics import apply_no_answer_threshold, raw_scores, squad_v2_metrics
 
 RECALL_AT = (1, 5, 10, 20)
@@ -136,11 +136,25 @@ def reader_component_name(config: Any, path: str | Path) -> str:
     :raises PipelineFileError: when there is none.
     """
     components = config.get("components") if isinstance(config, dict) else None
-    if isinstance(components, dict):
-        for name, spec in components.items():
-            if isinstance(spec, dict) and spec.get("type") == READER_TYPE:
-                return name
+    if not isinstance(components, dict):
+        raise PipelineFileError(
+            str(path), "has no 'components' mapping; give a Haystack pipeline YAML such as pipelines/query.yml"
+        )
+    for name, spec in components.items():
+        if isinstance(spec, dict) and spec.get("type") == READER_TYPE:
+            return name
     raise PipelineFileError(str(path), f"has no {READER_TYPE} component to evaluate")
+
+
+def check_reader_threshold(reader: Any, path: str | Path) -> None:
+    """
+    Check that the reader's ``no_answer_threshold`` is a finite number.
+
+    :raises PipelineFileError: when it is not.
+    """
+    value = reader.no_answer_threshold
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PipelineFileError(str(path), f"the reader's no_answer_threshold is {value!r}; set it to a finite number")
 
 
 def read_pipeline_yaml(path: str | Path) -> Any:
@@ -169,11 +183,16 @@ def reader_from_yaml(path: str | Path) -> Any:
     from docqa.components.reader import ExtractiveReader
 
     config = read_pipeline_yaml(path)
-    spec = config["components"][reader_component_name(config, path)]
+    name = reader_component_name(config, path)
+    parameters = config["components"][name].get("init_parameters") or {}
+    if not isinstance(parameters, dict):
+        raise PipelineFileError(str(path), f"the reader's init_parameters is {parameters!r}, not a mapping")
     try:
-        return ExtractiveReader.from_dict({"type": READER_TYPE, "init_parameters": spec.get("init_parameters") or {}})
+        reader = ExtractiveReader.from_dict({"type": READER_TYPE, "init_parameters": parameters})
     except (TypeError, ValueError) as error:
         raise PipelineFileError(str(path), f"invalid reader parameters ({error})") from error
+    check_reader_threshold(reader, path)
+    return reader
 
 
 def _progress(iterable: Any, total: int, description: str, enabled: bool) -> Any:
@@ -358,6 +377,7 @@ def split_pipeline(pipeline: Pipeline, path: str | Path) -> tuple[Any, str, int 
     ]
     if not senders:
         raise PipelineFileError(str(path), f"nothing feeds {reader_name}.documents; connect a retriever to it")
+    check_reader_threshold(reader, path)
     pipeline.remove_component(reader_name)
     return reader, senders[0], getattr(pipeline.get_component(senders[0]), "top_k", None)
 
@@ -441,21 +461,47 @@ def evaluate_pipeline(
     return evaluation
 
 
-def write_outputs(evaluation: Evaluation, out: str | Path) -> dict[str, Path]:
-    """
-    Write the report (``out``), the official predictions and na-prob files and the per-question JSONL beside it.
-
-    :returns: what was written, by kind.
-    """
+def output_paths(out: str | Path) -> dict[str, Path]:
+    """The files :func:`write_outputs` writes for the report ``out``, by kind."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     stem = out.with_suffix("")
-    paths = {
+    return {
         "report": out,
         "predictions": Path(f"{stem}.predictions.json"),
         "na_probs": Path(f"{stem}.na_probs.json"),
         "questions": Path(f"{stem}.questions.jsonl"),
     }
+
+
+def check_outputs(out: str | Path, inputs: Sequence[str | Path]) -> None:
+    """
+    Check before evaluating that every file :func:`write_outputs` writes for ``out`` can be written.
+
+    :raises UsageError: when one is a directory, one of ``inputs``, or not writable.
+    """
+    check_output_file(out, inputs)
+    for path in output_paths(out).values():
+        check_output_file(path, inputs)
+
+
+def write_outputs(evaluation: Evaluation, out: str | Path) -> dict[str, Path]:
+    """
+    Write the report (``out``), the official predictions and na-prob files and the per-question JSONL beside it.
+
+    :returns: what was written, by kind.
+    :raises UsageError: when a file cannot be written.
+    """
+    paths = output_paths(out)
+    try:
+        _write_outputs(evaluation, paths)
+    except OSError as error:
+        where = error.filename or out
+        raise UsageError(f"--out {out}: cannot write {where} ({error.strerror or error})") from error
+    return paths
+
+
+def _write_outputs(evaluation: Evaluation, paths: dict[str, Path]) -> None:
+    paths["report"].parent.mkdir(parents=True, exist_ok=True)
     report = {
         "mode": evaluation.mode,
         "data": evaluation.data,
@@ -472,7 +518,6 @@ def write_outputs(evaluation: Evaluation, out: str | Path) -> dict[str, Path]:
     with paths["questions"].open("w", encoding="utf-8") as handle:
         for result in evaluation.results:
             handle.write(json.dumps(result.__dict__, ensure_ascii=False) + "\n")
-    return paths
 
 
 def format_summary(evaluation: Evaluation) -> str:

@@ -1,11 +1,15 @@
-"""Load and check SQuAD v2.0 data files, prediction files and na-probability files."""
+"""Load and check SQuAD v2.0 data files, prediction files and na-probability files; check output files."""
 
 import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from docqa.errors import DatasetError, InputPathError
+from docqa.errors import DatasetError, InputPathError, UsageError
 
 
 @dataclass(frozen=True)
@@ -127,12 +131,20 @@ def _parse_qa(qa: Any, where: str, path: str, context: str, title: str, paragrap
         raise DatasetError(path, f"not SQuAD format: {where} needs an 'answers' list of {{'text', 'answer_start'}}")
     if answers and qa.get("is_impossible") is True:
         raise DatasetError(path, f"{where} is marked is_impossible but has answers; empty its 'answers' list")
+    for n, answer in enumerate(answers):
+        start = answer.get("answer_start", -1)
+        if not isinstance(start, int) or isinstance(start, bool):
+            raise DatasetError(
+                path,
+                f"not SQuAD format: {where}.answers[{n}] has answer_start {start!r}; it must be a whole number "
+                "(the answer's character offset in the context)",
+            )
     return SquadQuestion(
         id=qa["id"],
         question=qa["question"],
         context=context,
         answers=[answer["text"] for answer in answers],
-        answer_starts=[int(answer.get("answer_start", -1)) for answer in answers],
+        answer_starts=[answer.get("answer_start", -1) for answer in answers],
         title=title,
         paragraph_id=paragraph_id,
     )
@@ -160,13 +172,57 @@ def load_predictions(path: str | Path) -> dict[str, str]:
 
 def load_na_probs(path: str | Path) -> dict[str, float]:
     """
-    Load a na-probability file: a JSON object mapping question id to a number.
+    Load a na-probability file: a JSON object mapping question id to a finite number.
 
-    :raises DatasetError: the file is empty, not a JSON object, or holds a value that is not a number.
+    :raises DatasetError: the file is empty, not a JSON object, or holds a value that is not a finite number.
     """
-    raw = read_json(path, 'na-probability file, a JSON object {"question id": number}')
-    checked = _check_mapping(raw, str(path), "na-probabilities", (int, float), 'a JSON object {"question id": number}')
+    expected = 'a JSON object {"question id": number}'
+    raw = read_json(path, f"na-probability file, {expected}")
+    checked = _check_mapping(raw, str(path), "na-probabilities", (int, float), expected)
+    for qid, value in checked.items():
+        if not math.isfinite(value):
+            raise DatasetError(
+                str(path), f"the value for {qid!r} is {value!r}; na-probabilities must be finite numbers"
+            )
     return {qid: float(value) for qid, value in checked.items()}
+
+
+def check_output_file(path: str | Path, inputs: Iterable[str | Path] = (), option: str = "--out") -> None:
+    """
+    Check before any work that ``path`` can be written: not a directory, not one of ``inputs``, and its directory
+    (created on writing when missing) writable.
+
+    :param option: the command-line option that named ``path``, for messages.
+    :raises UsageError: naming the problem.
+    """
+    path = Path(path)
+
+    def refuse(problem: str) -> UsageError:
+        return UsageError(f"{option} {path}: {problem}")
+
+    if path.is_dir():
+        raise refuse("is a directory; give a file name in it instead")
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise refuse(f"is the input file {source}; write to another file")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise refuse("the file is not writable; give another file or change its permissions")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise refuse(f"{folder} is not a directory; give another path")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise refuse(f"cannot write in {folder} ({error.strerror or error}); give another path") from error
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return first.exists() and second.exists() and first.samefile(second)
+    except OSError:
+        return False
 
 
 _JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
