@@ -327,6 +327,22 @@ def test_text_files_in_legacy_encodings_and_with_byte_order_marks_are_indexed(en
 
 
 @pytest.mark.slow
+def test_html_fragments_and_pages_without_a_charset_are_indexed(env, tmp_path):
+    folder = tmp_path / "html"
+    folder.mkdir()
+    (folder / "fragment.html").write_text("<p>The ferry to Vessel Island leaves at seven.</p>", encoding="utf-8")
+    page = "<html><body><p>Le château de Brissac est ouvert en été, de neuf à dix-huit heures.</p></body></html>"
+    (folder / "chateau.htm").write_bytes(page.encode("cp1252"))
+    indexer = Indexer(PIPELINE)
+    summary = indexer.run([folder], progress=False)
+    assert summary.files_indexed == 2 and summary.skipped == {}, summary.line()
+    passages = {p.meta["file_name"]: p for p in _all_passages(indexer)}
+    assert passages["fragment.html"].content == "The ferry to Vessel Island leaves at seven."
+    assert passages["chateau.htm"].content == "Le château de Brissac est ouvert en été, de neuf à dix-huit heures."
+    assert passages["chateau.htm"].meta["encoding"] == "cp1252"
+
+
+@pytest.mark.slow
 def test_two_page_pdf_passages_carry_the_page_they_start_on(env, tmp_path):
     folder = tmp_path / "pdfs"
     folder.mkdir()
