@@ -37,8 +37,13 @@ def _mostly_utf8_codec(name: str) -> codecs.CodecInfo | None:
     return codecs.CodecInfo(
         name=MOSTLY_UTF8,
         encode=utf8.encode,
-        decode=lambda data, errors="strict": codecs.utf_8_decode(data, "replace", True),
+        decode=_decode_mostly_utf8,
     )
+
+
+def _decode_mostly_utf8(data: bytes, errors: str = "strict") -> tuple[str, int]:
+    text, consumed = codecs.utf_8_decode(bytes(data), "replace", True)
+    return text.removeprefix("\ufeff"), consumed
 
 
 codecs.register(_mostly_utf8_codec)
@@ -124,7 +129,7 @@ def text_encoding(data: bytes) -> str | None:
     """
     for mark, encoding in _BYTE_ORDER_MARKS:
         if data.startswith(mark):
-            return encoding
+            return MOSTLY_UTF8 if encoding == "utf-8-sig" and not _decodes(data, encoding) else encoding
     if b"\x00" in data[:_SNIFF_BYTES]:
         return None
     try:
@@ -154,14 +159,22 @@ def text_encoding(data: bytes) -> str | None:
 
 def _mostly_utf8(data: bytes) -> bool:
     """
-    Whether bytes that are not valid UTF-8 are still UTF-8 text with a few stray bytes: at least two valid
-    multi-byte characters per undecodable byte. Text in a legacy code page has almost none (``café`` in Windows-1252
+    Whether bytes that are not valid UTF-8 are still UTF-8 text with a few stray bytes: at least as many valid
+    multi-byte characters as undecodable bytes. Text in a legacy code page has almost none (``café`` in Windows-1252
     is ``caf\xe9``, not valid UTF-8), and its non-ASCII bytes are nearly all undecodable.
     """
     text = data.decode("utf-8", errors="replace")
     undecodable = text.count("\ufffd") - data.count("\ufffd".encode())
     multibyte = sum(1 for char in text if char > "\x7f") - text.count("\ufffd")
-    return undecodable > 0 and multibyte >= 2 * undecodable
+    return 0 < undecodable <= multibyte
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _symbols_inside_words(text: str) -> int:
@@ -185,7 +198,9 @@ def file_text_encoding(path: Path) -> str | None:
 def _text_reason(path: Path) -> str | None:
     data = path.read_bytes()
     if path.suffix.lower() not in DECODED_EXTENSIONS:
-        return "binary file, not text (contains NUL bytes)" if b"\x00" in data[:_SNIFF_BYTES] else None
+        # UTF-16 and UTF-32 text holds NUL bytes
+        wide = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE))
+        return "binary file, not text (contains NUL bytes)" if b"\x00" in data[:_SNIFF_BYTES] and not wide else None
     encoding = text_encoding(data)
     if encoding is None:
         if b"\x00" in data[:_SNIFF_BYTES]:

@@ -65,7 +65,11 @@ class HTMLConverter:
                 logger.warning("Could not read {source}: {error}", source=source, error=error)
                 continue
             html, encoding = self._decode(stream.data)
-            text = self._extract(html)
+            try:
+                text = self._extract(html)
+            except Exception as error:
+                logger.warning("Could not extract text from {source}: {error}", source=source, error=error)
+                continue
             if not text:
                 logger.warning("No text could be extracted from {source}.", source=source)
                 continue
@@ -88,7 +92,10 @@ class HTMLConverter:
         encoding = text_encoding(data)
         if encoding is None:
             return data, None
-        return data.decode(encoding), encoding
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:  # a broken UTF-16 page, say: trafilatura does what it can with the bytes
+            return data, None
 
     def _extract(self, html: str | bytes) -> str | None:
         """The main text of ``html``; a fragment (no ``<html>`` root) is read as a page's body."""

@@ -73,3 +73,16 @@ def test_round_trip_through_yaml_keeps_every_parameter():
         "documents"
     ]
     assert document.meta["file_path"] == "hours.html"
+
+
+def test_pages_with_a_byte_order_mark_are_read_even_with_stray_bytes(tmp_path):
+    from indexing.files import unreadable_reason
+
+    page = f"<html><body><p>{MUSEUM}</p><p>The café serves lunch.</p></body></html>"
+    wide = tmp_path / "wide.html"
+    wide.write_bytes(page.encode("utf-16"))
+    assert unreadable_reason(wide) is None, "UTF-16 text holds NUL bytes and is still text"
+    assert _texts(HTMLConverter(), wide.read_bytes()) == [f"{MUSEUM}\nThe café serves lunch."]
+    stray = b"\xef\xbb\xbf" + page.encode().replace(b"lunch", b"lunch \x92")
+    assert _texts(HTMLConverter(), stray) == [f"{MUSEUM}\nThe café serves lunch \ufffd."]
+    assert _texts(HTMLConverter(), page.encode("utf-16") + b"\x00") != [], "a broken UTF-16 page goes to trafilatura"

@@ -1,5 +1,6 @@
 """Indexing: passage splitting, metadata and ids, each format, re-indexing, changed files, --recreate, restarts."""
 
+import codecs
 import hashlib
 import importlib.util
 import itertools
@@ -291,6 +292,13 @@ def test_text_encoding_reads_marks_utf8_and_legacy_code_pages():
     assert text_encoding(stray) == "utf-8-replace"
     assert stray.decode("utf-8-replace") == MOSTLY_UTF8_TEXT + " Price: 5\ufffd only."
     assert text_encoding("Café crème, brûlée".encode("cp1252")) == "cp1252", "a legacy code page is not UTF-8"
+    pasted = "Our café serves lunch. ".encode() + b"Don\x92t miss it."
+    assert pasted.decode(text_encoding(pasted)) == "Our café serves lunch. Don\ufffdt miss it."
+    notepad = codecs.BOM_UTF8 + "Our café serves lunch. ".encode() + b"Don\x92t miss it."
+    assert notepad.decode(text_encoding(notepad)) == "Our café serves lunch. Don\ufffdt miss it.", "no BOM left"
+    for encoding, legacy in LEGACY_TEXTS.items():
+        for cut in (legacy, legacy[:12]):
+            assert text_encoding(cut.encode(encoding)) != "utf-8-replace", (encoding, cut)
 
 
 def legacy_decodes(text: str, found: str, written_in: str) -> bool:
