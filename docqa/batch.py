@@ -6,6 +6,7 @@ a row that cannot be answered (empty or too long question) gets its reason in th
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -152,13 +153,17 @@ def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
 
 
 def _numbered(rows: list[tuple[int, str | None, str]]) -> list[QuestionRow]:
-    """Rows ``(number, id or None, question)`` with every missing id set to the row's number, or to ``row-N`` where
-    that number is another row's own id."""
-    given = {row_id for _, row_id, _ in rows if row_id is not None}
-    return [
-        QuestionRow(row_id if row_id is not None else str(n) if str(n) not in given else f"row-{n}", question)
-        for n, row_id, question in rows
-    ]
+    """Rows ``(number, id or None, question)`` with every missing id set to the row's number, or, where another row
+    has that id, to ``row-N`` (``row-N-2``, ... if that is taken too)."""
+    taken = {row_id for _, row_id, _ in rows if row_id is not None}
+    numbered = []
+    for n, row_id, question in rows:
+        if row_id is None:
+            candidates = itertools.chain((str(n), f"row-{n}"), (f"row-{n}-{k}" for k in itertools.count(2)))
+            row_id = next(candidate for candidate in candidates if candidate not in taken)
+            taken.add(row_id)
+        numbered.append(QuestionRow(row_id, question))
+    return numbered
 
 
 def split_query_pipeline(pipeline: str | Path | Pipeline) -> tuple[Pipeline, Any, str]:

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from docqa.errors import NoDocumentsFoundError
 from indexing.run import Indexer, IndexSummary
 
 _UNSAFE = {"/", "\\", "\x00"}
@@ -68,7 +69,12 @@ def index_uploads(files: Iterable[tuple[str, bytes]], folder: str | Path, indexe
     :raises docqa.errors.DocqaError: when none is of a supported type, or a model or the store fails.
     """
     paths, refused = save_uploads(files, folder)
-    summary = indexer.run(paths, progress=False)
+    try:
+        summary = indexer.run(paths, progress=False)
+    except NoDocumentsFoundError:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        raise
     for path in map(Path, list(summary.skipped)):
         if path in paths:
             path.unlink(missing_ok=True)

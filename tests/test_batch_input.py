@@ -41,6 +41,7 @@ def test_jsonl_and_txt(tmp_path):
     [
         ("q.csv", "id,question\n2,Who?\n,What?\n", ["2", "row-2"]),
         ("q.csv", "id,question\n,Who?\n1,What?\n", ["row-1", "1"]),
+        ("q.csv", "question,id\nWhere?,\nWhen?,1\nWho?,row-1\n", ["row-1-2", "1", "row-1"]),
         ("q.jsonl", '{"question": "A"}\n{"question": "B", "id": 1}\n', ["row-1", "1"]),
         ("q.jsonl", '{"question": "A", "id": null}\n{"question": "B", "id": ""}\n{"question": "C"}\n', ["1", "2", "3"]),
     ],

@@ -131,6 +131,9 @@ def test_batch_output_that_cannot_be_written_is_refused_before_any_work(tmp_path
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
     assert questions.read_text() == "question\nWho?\n"
+    home = run_docqa("batch", str(questions), "--out", "~/no-such-folder-for-docqa/a.csv", env=None)
+    assert home.returncode == 2
+    assert home.stderr.startswith(f"docqa: {Path.home() / 'no-such-folder-for-docqa'}: is not an existing folder")
     mismatch = run_docqa("batch", str(questions), "--out", str(tmp_path / "a.jsonl"), "--format", "csv")
     assert mismatch.returncode == 2
     assert mismatch.stderr.startswith(f"docqa: --format csv does not match --out {tmp_path / 'a.jsonl'}")

@@ -93,6 +93,7 @@ def test_index_uploads_indexes_good_files_skips_bad_ones_and_replaces_changed_on
 def test_index_uploads_of_unsupported_files_only_is_a_one_line_error(embedded):
     with pytest.raises(NoDocumentsFoundError):
         index_uploads([("photo.png", b"\x89PNG")], embedded / "uploads", Indexer())
+    assert os.listdir(embedded / "uploads") == [], "nothing that could not be indexed is kept"
 
 
 @pytest.mark.unit

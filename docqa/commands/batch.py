@@ -115,7 +115,8 @@ class RowOutput:
         """Write and flush one row."""
         if self._writer is None:
             try:
-                self._handle = open(self.out, "w", encoding="utf-8", newline="") if self.out else sys.stdout  # noqa: SIM115
+                path = Path(self.out).expanduser() if self.out else None
+                self._handle = open(path, "w", encoding="utf-8", newline="") if path else sys.stdout  # noqa: SIM115
             except OSError as error:
                 raise InputPathError(str(self.out), f"cannot be written ({error.strerror or error})") from error
             self._writer = RowWriter(self._handle, self.fmt)
