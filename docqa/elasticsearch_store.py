@@ -499,14 +499,22 @@ def unavailable_reason(error: BaseException, request_timeout: float, tries: int 
             return "is overloaded (429 too many requests). Try again later."
         if error.status_code in (502, 503, 504):
             return f"is still starting (cluster not ready, status {error.status_code}). Wait and try again."
-        if error.status_code == 404:
+        if error.status_code == 404 and not _from_elasticsearch(error):
             return (
                 "answered 404 (not found) where Elasticsearch would not: check that DOCQA_ES_HOSTS names "
                 "Elasticsearch itself (host, port and any proxy path)."
             )
+        if error.status_code == 404:
+            return f"answered 404 ({_short(_details(error))}). If the index was deleted, index your documents again."
         if error.status_code >= 500:
             return f"failed with HTTP {error.status_code} ({_short(str(error.message))}). Check its health and logs."
     return None
+
+
+def _from_elasticsearch(error: ApiError) -> bool:
+    """Whether the answer came from Elasticsearch (which names itself in a header on every response)."""
+    headers = getattr(getattr(error, "meta", None), "headers", None) or {}
+    return headers.get("X-Elastic-Product") == "Elasticsearch"
 
 
 def _short(text: str) -> str:

@@ -105,6 +105,9 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             return self._send(200, {"hello": "world"}, product=False)
         if mode in (404, 500):
             return self._send(mode, {"error": "another web server"}, product=False)
+        if mode == "index-deleted" and path.endswith("/_count"):
+            error = {"type": "index_not_found_exception", "reason": "no such index [test-index]"}
+            return self._send(404, {"error": {**error, "root_cause": [error]}, "status": 404})
         if path == "/_cluster/health":
             status = server.health.pop(0) if len(server.health) > 1 else server.health[0]
             if status == 503:
@@ -317,6 +320,16 @@ def test_a_web_server_answering_errors_is_one_line(fake_es, status, message):
     with pytest.raises(StoreUnavailableError) as error, translate_es_errors(settings):
         elasticsearch_store_from_settings(settings).count_documents()
     assert str(error.value).startswith(f"Elasticsearch at {fake_es.url} {message}") and "\n" not in str(error.value)
+
+
+def test_an_index_deleted_meanwhile_is_told_apart_from_a_wrong_server(fake_es):
+    fake_es.mode = "index-deleted"
+    settings = es_settings(fake_es.url, es_max_retries=0)
+    with pytest.raises(StoreUnavailableError) as error, translate_es_errors(settings):
+        elasticsearch_store_from_settings(settings).count_documents()
+    message = str(error.value)
+    assert message.startswith(f"Elasticsearch at {fake_es.url} answered 404 (index_not_found_exception)")
+    assert message.endswith("If the index was deleted, index your documents again.")
 
 
 def test_https_to_a_plain_http_server_is_a_tls_failure(fake_es):
