@@ -7,10 +7,13 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from docqa.errors import InputPathError, NoDocumentsFoundError
 from docqa.stores import nonempty_paths
 
+NO_TEXT = "no text could be extracted"
+NO_PDF_TEXT = "no text could be extracted (a scanned PDF has only images: run OCR on it first, e.g. ocrmypdf)"
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 TEXT_EXTENSIONS = (".txt", ".md", ".html", ".htm")
 # Plain-text files whose encoding docqa detects and hands to the converter (HTML declares its own).
@@ -229,7 +232,19 @@ def _pdf_reason(path: Path) -> str | None:
             return "PDF without pages"
     except Exception as error:
         return f"unreadable PDF (corrupt or truncated: {type(error).__name__})"
-    return None
+    return None if _pdf_has_text(reader) else NO_PDF_TEXT
+
+
+def _pdf_has_text(reader: Any) -> bool:
+    """Whether a page has text, looking no further than the first that has: a scanned PDF is then skipped before any
+    model loads, each time its folder is indexed again."""
+    for page in reader.pages:
+        try:
+            if page.extract_text().strip():
+                return True
+        except Exception:  # the converter will say what is wrong with it
+            return True
+    return False
 
 
 def _docx_reason(path: Path) -> str | None:

@@ -16,11 +16,8 @@ from docqa.passage_replacement import delete_file_passages, stored_file_paths
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.settings import get_settings
 from docqa.stores import describe_store, files_within, paths_within, store_errors
-from indexing.files import Discovery, discover_files, file_text_encoding, unreadable_reason
+from indexing.files import NO_PDF_TEXT, NO_TEXT, Discovery, discover_files, file_text_encoding, unreadable_reason
 from indexing.passages import file_sha256
-
-NO_TEXT = "no text could be extracted"
-NO_PDF_TEXT = "no text could be extracted (a scanned PDF has only images: run OCR on it first, e.g. ocrmypdf)"
 
 
 @dataclass

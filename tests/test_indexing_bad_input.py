@@ -225,15 +225,20 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_is_indexed(tmp_path):
 def test_a_pdf_without_text_is_skipped_with_a_hint_about_ocr(tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
-    samples.write_text_pdf(folder / "scan.pdf", [[]])
     (folder / "ferry.txt").write_text(GOOD_TEXT, encoding="utf-8")
-    assert unreadable_reason(folder / "scan.pdf") is None, "a valid PDF passes the cheap checks"
-    result = _run_cli(str(folder), **_env(tmp_path))
-    assert result.returncode == 0, result.stderr
+    assert _run_cli(str(folder), **_env(tmp_path)).returncode == 0
+    samples.write_text_pdf(folder / "scan.pdf", [[], []])
+    assert unreadable_reason(folder / "scan.pdf").startswith("no text could be extracted (a scanned PDF")
+    missing_model = _env(tmp_path, model=str(tmp_path / "no-model"))
+    result = _run_cli(str(folder), **missing_model)
+    assert result.returncode == 0, "no model is loaded for an unchanged file and a scan: " + result.stderr
     summary = _one_line(result.stdout)
+    assert summary.startswith("indexed 0 files (0 passages written), 1 unchanged, 1 skipped: ")
     assert f"{(folder / 'scan.pdf').resolve()} (no text could be extracted (a scanned PDF has only images: run OCR" in (
         summary
     )
+    samples.write_text_pdf(folder / "late.pdf", [[], ["Text on the second page only."]])
+    assert unreadable_reason(folder / "late.pdf") is None, "text on any page counts"
 
 
 @pytest.mark.slow
