@@ -159,8 +159,8 @@ class QuestionAnswering:
         with store_errors(self.settings):
             self._check_index()
             filters = files_filter(files_within(within, self.settings)) if within else None
-            self.pipeline.warm_up()
             self._check_question_length(question)
+            self.pipeline.warm_up()
             inputs = question_inputs(self.pipeline, question, filters=filters)
             inputs["reader"] = {"query": question, "top_k": top_k}
             source = reader_documents_source(self.pipeline)

@@ -189,6 +189,16 @@ def test_bad_questions(qa):
     assert "at most 64" in str(error.value)
 
 
+def test_a_question_too_long_is_refused_before_any_model_loads(indexed, tmp_path, monkeypatch):
+    for name in ("DOCQA_STORE", "DOCQA_STORE_PATH", "DOCQA_READER_MODEL", "DOCQA_DEVICE"):
+        monkeypatch.setenv(name, indexed[name])
+    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", str(tmp_path / "not-loaded"))
+    service = QuestionAnswering()
+    with pytest.raises(QuestionTooLongError):
+        service.ask("why " * 200)
+    assert service.pipeline.get_component("reader")._model is None
+
+
 def test_empty_index_is_reported_before_loading_models(env, tmp_path):
     result = run(["docqa", "ask", "Anything?"], {**env, "DOCQA_STORE_PATH": str(tmp_path / "empty")})
     assert result.returncode == 1

@@ -1,7 +1,7 @@
 """The extractive reader: finds the exact answer span in passages, or says there is none (SQuAD 2.0 rules)."""
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,9 +248,7 @@ class ExtractiveReader:
         pair = type(backend).from_str(backend.to_str())
         pair.no_padding()
         pair.enable_truncation(self.max_seq_len, stride=self.doc_stride, strategy="only_second")
-        question = type(backend).from_str(backend.to_str())
-        question.no_padding()
-        question.no_truncation()
+        question = _question_tokenizer(tokenizer)
 
         self._pair_tokenizer = pair
         self._question_tokenizer = question
@@ -268,8 +266,13 @@ class ExtractiveReader:
         self._read_chunk(["warm up"], [[Document(content="warm up")]], self.top_k, 0.0, self.max_answer_length)
 
     def question_token_count(self, question: str) -> int:
-        """Tokens of ``question`` without special tokens (compare with ``max_query_length``)."""
-        self.warm_up()
+        """
+        Tokens of ``question`` without special tokens (compare with ``max_query_length``); before :meth:`warm_up`,
+        with the tokenizer alone, so that a question that is too long is refused without loading the model.
+        """
+        if self._question_tokenizer is None:
+            token = self.token.resolve_value() if self.token else None
+            self._question_tokenizer = _question_tokenizer(_load_tokenizer(self.model_name, token))
         return len(self._question_tokenizer.encode(question, add_special_tokens=False).ids)
 
     @component.output_types(answers=list[ExtractedAnswer])
@@ -674,6 +677,15 @@ def _half_precision_body(model: Any, dtype: Any) -> Any:
     return model
 
 
+def _question_tokenizer(tokenizer: Any) -> Any:
+    """A copy of ``tokenizer``'s Rust tokenizer that neither pads nor truncates (questions are cut by tokens)."""
+    backend = tokenizer.backend_tokenizer
+    question = type(backend).from_str(backend.to_str())
+    question.no_padding()
+    question.no_truncation()
+    return question
+
+
 def _load(name: str, token: str | None) -> tuple[Any, Any]:
     """
     Load the fast tokenizer and the QA model from a local directory, the HF cache, or the hub (probed quickly).
@@ -682,6 +694,23 @@ def _load(name: str, token: str | None) -> tuple[Any, Any]:
     """
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
+    return _load_from_source(
+        lambda source, **kwargs: _from_pretrained(AutoTokenizer, AutoModelForQuestionAnswering, source, **kwargs),
+        name,
+        token,
+    )
+
+
+def _load_tokenizer(name: str, token: str | None) -> Any:
+    """The model's fast tokenizer alone, found as :func:`_load` finds the model (to check a question's length)."""
+    from transformers import AutoTokenizer
+
+    return _load_from_source(lambda source, **kwargs: _fast_tokenizer(AutoTokenizer, source, **kwargs), name, token)
+
+
+def _load_from_source(load: Callable[..., Any], name: str, token: str | None) -> Any:
+    """``load(source, **from_pretrained_kwargs)`` from a local directory, the HF cache, or the hub, as one line on
+    failure."""
     path = Path(name).expanduser()
     local = path.is_dir()
     if not local and (path.exists() or looks_like_path(name)):
@@ -693,24 +722,29 @@ def _load(name: str, token: str | None) -> tuple[Any, Any]:
         name = str(path)
     else:
         try:
-            return _from_pretrained(AutoTokenizer, AutoModelForQuestionAnswering, name, local_files_only=True, **kwargs)
+            return load(name, local_files_only=True, **kwargs)
         except NotAReaderModelError:
             raise
         except Exception:  # not in the local cache (or broken there): try the hub below
             pass
         require_hub(name, SETTING)
     try:
-        return _from_pretrained(AutoTokenizer, AutoModelForQuestionAnswering, name, **kwargs)
+        return load(name, **kwargs)
     except NotAReaderModelError:
         raise
     except Exception as error:  # whatever from_pretrained raises, the user gets one line
         raise ModelLoadError(name, SETTING, first_line(error).rstrip(".")) from error
 
 
-def _from_pretrained(tokenizer_class: Any, model_class: Any, name: str, **kwargs: Any) -> tuple[Any, Any]:
+def _fast_tokenizer(tokenizer_class: Any, name: str, **kwargs: Any) -> Any:
     tokenizer = tokenizer_class.from_pretrained(name, **kwargs)
     if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
         raise ValueError("the reader needs a fast (tokenizers) tokenizer and this model has none")
+    return tokenizer
+
+
+def _from_pretrained(tokenizer_class: Any, model_class: Any, name: str, **kwargs: Any) -> tuple[Any, Any]:
+    tokenizer = _fast_tokenizer(tokenizer_class, name, **kwargs)
     try:
         model, loading = model_class.from_pretrained(
             name, attn_implementation="sdpa", output_loading_info=True, **kwargs
