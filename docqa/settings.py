@@ -28,7 +28,7 @@ class Settings(BaseSettings):
         "sentence-transformers/all-MiniLM-L6-v2", description="Sentence-transformers model: hub name or local dir."
     )
     reader_model: str = Field("deepset/tinyroberta-squad2", description="Extractive QA model: hub name or local dir.")
-    device: str = Field("auto", description="'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.")
+    device: str = Field("auto", description="'auto' (CUDA when present, else CPU), 'cpu', 'cuda', 'cuda:N' or 'mps'.")
     es_hosts: str = Field("http://localhost:9200", description="Comma-separated Elasticsearch URLs.")
     es_index: str = Field("docqa", description="Elasticsearch index name.")
     es_username: str | None = Field(None, description="Elasticsearch user (password from DOCQA_ES_PASSWORD).")
