@@ -30,6 +30,7 @@ class IndexSummary:
     skipped: dict[str, str] = field(default_factory=dict)
     files_removed: int = 0
     seconds: float = 0.0
+    not_recreated: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -46,6 +47,8 @@ class IndexSummary:
             text += f", {self.files_removed} gone from disk (passages removed)"
         if self.skipped:
             text += ": " + "; ".join(f"{path} ({reason})" for path, reason in self.skipped.items())
+        if self.not_recreated:
+            text += "; nothing could be indexed, so the index was left as it was (not recreated)"
         return f"{text}; {self.seconds:.1f} s"
 
 
@@ -75,6 +78,7 @@ class Indexer:
         self.settings = get_settings()
         self._pipeline: Pipeline | None = None
         self._ready = False
+        self._recreate_pending = False
 
     @property
     def pipeline(self) -> Pipeline:
@@ -125,8 +129,8 @@ class Indexer:
                 from docqa.elasticsearch_store import wait_until_ready
 
                 wait_until_ready(self.store)
-            if recreate:
-                self._recreate()
+            # emptied before the first file with something to write: a run that indexes nothing leaves the index
+            self._recreate_pending = recreate
             files = discovery.files
             show = progress if progress is not None else (sys.stderr.isatty() and len(files) > self.batch_size)
             with tqdm(total=len(files), unit="file", file=sys.stderr, disable=not show, desc="indexing") as bar:
@@ -135,6 +139,7 @@ class Indexer:
                     self._index_batch(batch, summary)
                     bar.update(len(batch))
             summary.files_removed = self._remove_gone([path for path in paths if Path(path).expanduser().is_dir()])
+        summary.not_recreated, self._recreate_pending = self._recreate_pending, False
         summary.seconds = time.monotonic() - started
         return summary
 
@@ -207,7 +212,7 @@ class Indexer:
             raise EmbeddingDimensionError(describe_store(self.settings), stored, model_dim)
 
     def _index_batch(self, batch: list[Path], summary: IndexSummary) -> None:
-        existing = self._existing(batch)
+        existing = {} if self._recreate_pending else self._existing(batch)
         todo: list[tuple[Path, str]] = []
         for path in batch:
             reason = unreadable_reason(path)
@@ -221,6 +226,9 @@ class Indexer:
             todo.append((path, sha))
         if not todo:
             return
+        if self._recreate_pending:
+            self._recreate()
+            self._recreate_pending = False
         self._warm_up()
         passages, written, failed = self._convert(todo)
         summary.passages_written += written

@@ -301,3 +301,24 @@ def test_summary_line_counts_in_words():
     assert one.line() == "indexed 1 file (1 passage written), 0 unchanged, 0 skipped; 0.2 s"
     many = IndexSummary(files_indexed=2, passages_written=7, files_unchanged=1, skipped={"/a.png": "unsupported"})
     assert many.line() == "indexed 2 files (7 passages written), 1 unchanged, 1 skipped: /a.png (unsupported); 0.0 s"
+
+
+@pytest.mark.slow
+def test_recreate_with_nothing_to_index_leaves_the_index_as_it_was(tmp_path, monkeypatch):
+    for name, value in _env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    samples.write_text_pdf(folder / "scan.pdf", [[]])
+    indexer = Indexer(PIPELINE)
+    kept = Document(content="an earlier passage", embedding=[1.0] * 384, meta={"file_path": "/earlier.txt"})
+    indexer.store.write_documents([kept])
+    summary = indexer.run([folder], recreate=True, progress=False)
+    assert summary.exit_code == 1 and summary.not_recreated
+    assert "nothing could be indexed, so the index was left as it was (not recreated); " in summary.line()
+    assert [doc.id for doc in indexer.store.filter_documents()] == [kept.id]
+    (folder / "ferry.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    again = indexer.run([folder], recreate=True, progress=False)
+    assert again.files_indexed == 1 and not again.not_recreated
+    assert {doc.meta["file_name"] for doc in indexer.store.filter_documents()} == {"ferry.txt"}
