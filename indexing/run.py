@@ -215,13 +215,16 @@ class Indexer:
         existing = {} if self._recreate_pending else self._existing(batch)
         todo: list[tuple[Path, str]] = []
         for path in batch:
-            reason = unreadable_reason(path)
-            if reason:
-                self._skip(path, reason, existing, summary)
+            try:
+                sha = file_sha256(path)
+            except OSError:
+                sha = None
+            if sha is not None and _unchanged(existing.get(str(path), []), sha):
+                summary.files_unchanged += 1  # indexed before with these bytes: no check or conversion to repeat
                 continue
-            sha = file_sha256(path)
-            if _unchanged(existing.get(str(path), []), sha):
-                summary.files_unchanged += 1
+            reason = unreadable_reason(path)
+            if reason or sha is None:
+                self._skip(path, reason or "cannot be read", existing, summary)
                 continue
             todo.append((path, sha))
         if not todo:
