@@ -46,6 +46,7 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils import expit
 from haystack.utils.filters import document_matches_filter
 
+from docqa.bm25_scoring import BM25Index
 from docqa.errors import EmbeddingDimensionError, StoreError
 
 logger = logging.getLogger(__name__)
@@ -301,6 +302,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         self._dim: int | None = None
         self._matrix_cache: tuple[list[str], dict[str, int], np.ndarray, np.ndarray] | None = None
         self._bm25_ready = False
+        self._bm25_index: BM25Index | None = None
         self._local_bm25_attr = {}
         self._local_freq_vocab_for_idf = Counter()
         self._local_avg_doc_len = 0.0
@@ -352,6 +354,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         if doc.content is None:
             return
         tokens = self._tokenize_bm25(doc.content)
+        self._bm25_index = None
         self._local_bm25_attr[doc.id] = BM25DocumentStats(Counter(tokens), len(tokens))
         self._local_freq_vocab_for_idf.update(set(tokens))
         self._bm25_total_len += len(tokens)
@@ -361,6 +364,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         stats = self._local_bm25_attr.pop(doc_id, None)
         if stats is None:
             return
+        self._bm25_index = None
         vocab = self._local_freq_vocab_for_idf
         for token in stats.freq_token:
             vocab[token] -= 1
@@ -369,6 +373,22 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         self._bm25_total_len -= stats.doc_len
         count = len(self._local_bm25_attr)
         self._local_avg_doc_len = self._bm25_total_len / count if count else 0.0
+
+    def _bm25(self) -> BM25Index:
+        """The BM25 statistics arranged for scoring all passages at once (rebuilt after a change)."""
+        self._ensure_bm25()
+        if self._bm25_index is None:
+            stats = self._local_bm25_attr
+            ids = [doc_id for doc_id in self._local_storage if doc_id in stats]
+            self._bm25_index = BM25Index(
+                ids,
+                [stats[doc_id] for doc_id in ids],
+                self._local_freq_vocab_for_idf,
+                self._local_avg_doc_len,
+                self.bm25_algorithm,
+                self.bm25_parameters,
+            )
+        return self._bm25_index
 
     # --------------------------------------------------------------------------------------------------- disk I/O
 
@@ -753,7 +773,8 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         """
         Return the ``top_k`` documents most relevant to the query by BM25, like ``InMemoryDocumentStore``.
 
-        BM25 statistics are computed on the first call and then kept up to date.
+        BM25 statistics are computed on the first call and then kept up to date; scores are Haystack's to the last
+        bit, computed for all passages at once (:class:`docqa.bm25_scoring.BM25Index`).
 
         :param query: the query text.
         :param filters: Haystack metadata filters narrowing the candidates.
@@ -771,21 +792,23 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
             filters = {"operator": "AND", "conditions": [content_filter, filters]}
         with self._mutex:
             self._refresh()
-            documents = self._matching(filters or content_filter)
-            self._ensure_bm25()
-            if not documents:
-                return []
-            if self._local_avg_doc_len == 0:
-                scored = [(doc, 0.0) for doc in documents]
+            index = self._bm25()
+            if filters:
+                rows = np.fromiter((index.rows[doc.id] for doc in self._matching(filters)), dtype=np.int64)
             else:
-                scored = self.bm25_algorithm_inst(query, documents)
+                rows = np.arange(len(index.ids))
+            if not rows.size:
+                return []
+            scores = index.scores(self._tokenize_bm25(query))[rows]
             drop_non_positive = self.bm25_algorithm != "BM25Okapi"
             results = []
-            for doc, score in sorted(scored, key=lambda pair: pair[1], reverse=True)[:top_k]:
+            for position in np.argsort(-scores, kind="stable")[:top_k]:
+                score = float(scores[position])
                 if drop_non_positive and score <= 0.0:
                     continue
                 if scale_score:
                     score = float(expit(score / BM25_SCALING_FACTOR))
+                doc = self._local_storage[index.ids[rows[position]]]
                 results.append(self._stored(doc, self.return_embedding, score))
             return results
 

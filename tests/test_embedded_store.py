@@ -355,6 +355,75 @@ def test_bm25_retrieval_after_reload_matches_haystack(tmp_path):
     assert reloaded.bm25_retrieval("nothing-matches-this", top_k=5) == []
 
 
+def bm25_corpus(seed: int) -> list[Document]:
+    """Passages of uneven lengths with repeated terms, accents, an empty passage and one without content."""
+    rng = np.random.default_rng(seed)
+    words = [*WORDS, "Château", "château", "naïve", "x"]
+    docs = [
+        Document(
+            id=f"p{i}",
+            content=" ".join(rng.choice(words, size=int(rng.integers(1, 40)))),
+            meta={"file_path": f"/data/f{i % 5}.txt", "page_number": int(i % 3)},
+        )
+        for i in range(120)
+    ]
+    docs[7] = Document(id="p7", content="", meta={"file_path": "/data/f2.txt", "page_number": 1})
+    docs[9] = Document(id="p9", blob=ByteStream(b"image"), meta={"file_path": "/data/f4.txt", "page_number": 0})
+    return docs
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "parameters"),
+    [
+        ("BM25L", None),
+        ("BM25L", {"k1": 1.2, "b": 0.5, "delta": 0.8}),
+        ("BM25Okapi", None),
+        ("BM25Okapi", {"k1": 0.9, "b": 0.3, "epsilon": 0.5}),
+        ("BM25Plus", None),
+        ("BM25Plus", {"k1": 2.0, "b": 1.0, "delta": 0.4}),
+    ],
+)
+def test_bm25_scores_equal_haystacks_to_the_last_bit(tmp_path, algorithm, parameters):
+    store = EmbeddedDocumentStore(path=str(tmp_path), bm25_algorithm=algorithm, bm25_parameters=parameters)
+    docs = bm25_corpus(seed=3)
+    store.write_documents(docs[:80])
+    store.bm25_retrieval("cat", top_k=1)
+    store.write_documents(docs[80:])
+    store.delete_documents(["p11", "p40"])
+    store.write_documents([Document(id="p12", content="lemon lemon tiger")], policy=DuplicatePolicy.OVERWRITE)
+    stored = [doc for doc in store.filter_documents() if doc.content is not None]
+    file_filter = {"field": "meta.file_path", "operator": "in", "value": ["/data/f1.txt", "/data/f3.txt"]}
+    for query in ("tiger lemon", "cat cat dog river Château", "naïve x", "castle", "zebra", "the"):
+        # Haystack's own scoring function, on the same statistics
+        expected = sorted(store.bm25_algorithm_inst(query, stored), key=lambda pair: pair[1], reverse=True)
+        if algorithm != "BM25Okapi":
+            expected = [(doc, score) for doc, score in expected if score > 0.0]
+        found = store.bm25_retrieval(query, top_k=200)
+        assert [(doc.id, doc.score) for doc in found] == [(doc.id, score) for doc, score in expected]
+        assert [doc.id for doc in store.bm25_retrieval(query, top_k=7)] == [doc.id for doc, _ in expected[:7]]
+        in_files = [doc.id for doc, _ in expected if doc.meta.get("file_path") in file_filter["value"]]
+        assert [doc.id for doc in store.bm25_retrieval(query, filters=file_filter, top_k=200)] == in_files
+
+    reference = InMemoryDocumentStore(bm25_algorithm=algorithm, bm25_parameters=parameters)
+    reference.write_documents(store.filter_documents())
+    ours = store.bm25_retrieval("lemon tiger castle", top_k=10, scale_score=True)
+    theirs = reference.bm25_retrieval("lemon tiger castle", top_k=10, scale_score=True)
+    assert [doc.id for doc in ours] == [doc.id for doc in theirs]
+    assert [doc.score for doc in ours] == pytest.approx([doc.score for doc in theirs], rel=1e-12)
+
+
+def test_bm25_scores_follow_every_change_of_the_store(tmp_path):
+    store = EmbeddedDocumentStore(path=str(tmp_path))
+    store.write_documents([Document(id="a", content="violin castle"), Document(id="b", content="violin")])
+    assert [doc.id for doc in store.bm25_retrieval("castle")] == ["a"]
+    other = EmbeddedDocumentStore(path=str(tmp_path))
+    other.write_documents([Document(id="c", content="castle castle castle")])
+    assert [doc.id for doc in store.bm25_retrieval("castle")] == ["c", "a"]
+    other.delete_documents(["c", "a"])
+    assert store.bm25_retrieval("castle") == []
+    assert [doc.id for doc in store.bm25_retrieval("violin")] == ["b"]
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "garbage"])
 def test_damaged_snapshot_raises_store_error(tmp_path, damage):
     path = tmp_path / "store"
