@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     def _check_es_hosts(self) -> "Settings":
         if self.store == "elasticsearch":
             check_es_hosts(self.es_hosts)
+            if self.es_ca_certs is not None and any(host.startswith("http://") for host in self.es_host_list):
+                raise ValueError(
+                    "DOCQA_ES_CA_CERTS: a CA certificate is for https:// URLs, but DOCQA_ES_HOSTS has an http:// one; "
+                    "use https:// or unset DOCQA_ES_CA_CERTS"
+                )
         return self
 
     @property
@@ -70,8 +75,14 @@ def check_es_hosts(value: str) -> None:
     if not hosts:
         raise ValueError("DOCQA_ES_HOSTS: no Elasticsearch URL given; use e.g. http://localhost:9200 (comma-separated)")
     for host in hosts:
+        url = urlsplit(host)
+        if "@" in url.netloc or "@" in host.partition("/")[0]:
+            # shown on the page and in every message: the password must not be part of it
+            raise ValueError(
+                "DOCQA_ES_HOSTS: a URL carries a user name or password; put the URL without them in DOCQA_ES_HOSTS "
+                "and the credentials in DOCQA_ES_USERNAME and DOCQA_ES_PASSWORD (or DOCQA_ES_API_KEY)"
+            )
         try:
-            url = urlsplit(host)
             url.port  # noqa: B018 (a port that is not a number raises here)
         except ValueError as error:
             raise ValueError(f"DOCQA_ES_HOSTS: {host!r} is not a URL ({error})") from error

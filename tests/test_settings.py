@@ -76,3 +76,25 @@ def test_elasticsearch_hosts_must_be_urls_when_elasticsearch_is_the_store(monkey
     assert str(error.value).startswith(f"DOCQA_ES_HOSTS: {problem}") and "\n" not in str(error.value)
     monkeypatch.setenv("DOCQA_ES_HOSTS", "http://es1:9200, https://es2:9243")
     assert get_settings().es_host_list == ["http://es1:9200", "https://es2:9243"]
+
+
+@pytest.mark.parametrize("hosts", ["https://elastic:S3cret@es:9200", "http://es0:9200,elastic:S3cret@es:port"])
+def test_credentials_in_elasticsearch_urls_are_refused_without_showing_them(monkeypatch, hosts):
+    monkeypatch.setenv("DOCQA_STORE", "elasticsearch")
+    monkeypatch.setenv("DOCQA_ES_HOSTS", hosts)
+    with pytest.raises(SettingsError) as error:
+        get_settings()
+    message = str(error.value)
+    assert message.startswith("DOCQA_ES_HOSTS: a URL carries a user name or password;") and "S3cret" not in message
+    assert "DOCQA_ES_USERNAME and DOCQA_ES_PASSWORD" in message
+
+
+def test_a_ca_certificate_needs_https_urls(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCQA_STORE", "elasticsearch")
+    monkeypatch.setenv("DOCQA_ES_CA_CERTS", str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("DOCQA_ES_HOSTS", "https://es1:9200,http://es2:9200")
+    with pytest.raises(SettingsError) as error:
+        get_settings()
+    assert str(error.value).startswith("DOCQA_ES_CA_CERTS: a CA certificate is for https:// URLs, but DOCQA_ES_HOSTS")
+    monkeypatch.setenv("DOCQA_ES_HOSTS", "https://es1:9200,https://es2:9200")
+    assert get_settings().es_ca_certs == tmp_path / "ca.pem"
