@@ -5,9 +5,10 @@
 """
 
 import json
+import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Literal
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -31,6 +32,9 @@ from docqa.errors import DocqaError, DocumentWriteError, EmbeddingDimensionError
 from docqa.settings import Settings, get_settings
 
 RETRY_STATUSES = (429, 502, 503, 504)
+# A write refused by a block on the cluster or index (a disk past its flood-stage watermark, a read-only index): it
+# comes as 429 or 403, and waiting a few seconds does not lift it.
+CLUSTER_BLOCK = "cluster_block_exception"
 AUTH_HINT = "Check DOCQA_ES_USERNAME and DOCQA_ES_PASSWORD (or DOCQA_ES_API_KEY)."
 
 
@@ -239,7 +243,7 @@ class DocqaElasticsearchStore(ElasticsearchDocumentStore):
             else:
                 duplicates.extend(batch_conflicts)
         if refresh and written:
-            client.indices.refresh(index=self._index)
+            self._refresh()
         if duplicates:
             msg = f"IDs '{', '.join(duplicates)}' already exist in the document store."
             raise DuplicateDocumentError(msg)
@@ -253,7 +257,7 @@ class DocqaElasticsearchStore(ElasticsearchDocumentStore):
     ) -> tuple[int, list[str], dict[str, str]]:
         """Send one batch; retry the documents rejected as overloaded. Returns written, conflicts, failures."""
         pending = batch
-        written, conflicts, failures = 0, [], {}
+        written, conflicts, failures, last_reason = 0, [], {}, {}
         client = client.options(max_retries=0)
         for attempt in range(self.max_retries + 1):
             operations: list[dict[str, Any]] = []
@@ -262,7 +266,9 @@ class DocqaElasticsearchStore(ElasticsearchDocumentStore):
             try:
                 response = client.bulk(operations=operations, index=self._index, refresh=False)
             except (ConnectionTimeout, TransportConnectionError, ApiError) as error:
-                retryable = not isinstance(error, ApiError) or error.status_code in RETRY_STATUSES
+                retryable = not isinstance(error, ApiError) or (
+                    error.status_code in RETRY_STATUSES and error.error != CLUSTER_BLOCK
+                )
                 if attempt == self.max_retries or not retryable:
                     raise
                 self._backoff(attempt)
@@ -276,8 +282,9 @@ class DocqaElasticsearchStore(ElasticsearchDocumentStore):
                     written += 1
                 elif status == 409 and op == "create":
                     conflicts.append(result["_id"])
-                elif status in RETRY_STATUSES:
+                elif status in RETRY_STATUSES and (result.get("error") or {}).get("type") != CLUSTER_BLOCK:
                     retry.append((result["_id"], by_id[result["_id"]]))
+                    last_reason[result["_id"]] = _item_reason(result)
                 else:
                     failures[result["_id"]] = _item_reason(result)
             pending = retry
@@ -286,8 +293,18 @@ class DocqaElasticsearchStore(ElasticsearchDocumentStore):
             if attempt < self.max_retries:
                 self._backoff(attempt)
         for doc_id, _ in pending:
-            failures[doc_id] = f"rejected as overloaded after {self.max_retries} retries; try again later"
+            failures[doc_id] = (
+                f"rejected as overloaded after {self.max_retries} retries ({last_reason[doc_id]}); try again later"
+            )
         return written, conflicts, failures
+
+    def _refresh(self) -> None:
+        """
+        Make the changes searchable now. A user allowed to write but not to refresh (the ``maintenance`` privilege)
+        sees them after the index's next periodic refresh instead (1 s by default).
+        """
+        with suppress(AuthorizationException):
+            self.client.indices.refresh(index=self._index)
 
     def _backoff(self, attempt: int) -> None:
         time.sleep(min(30.0, self.retry_backoff * 2**attempt))
@@ -313,7 +330,7 @@ class DocqaElasticsearchStore(ElasticsearchDocumentStore):
             if not ok and result.get("status") != 404:
                 failed[result["_id"]] = _item_reason(result)
         if refresh and document_ids:
-            self.client.indices.refresh(index=self._index)
+            self._refresh()
         if failed:
             passages = {f"passage {doc_id}": reason for doc_id, reason in failed.items()}
             raise DocumentWriteError(self.where, passages, 0, len(failed), action="deleted from")
@@ -442,6 +459,24 @@ def _hosts_of(store_or_settings: Any) -> str:
     return ", ".join(settings.es_host_list)
 
 
+def _where_of(store_or_settings: Any) -> str:
+    if isinstance(store_or_settings, DocqaElasticsearchStore):
+        return store_or_settings.where
+    settings = store_or_settings if isinstance(store_or_settings, Settings) else get_settings()
+    return f"Elasticsearch index {settings.es_index!r} at {', '.join(settings.es_host_list)}"
+
+
+_DIMENSION_MISMATCH = re.compile(r"different number of dimensions \[(\d+)\] than the document vectors \[(\d+)\]")
+
+
+def _query_dimension_mismatch(error: BaseException) -> tuple[int, int] | None:
+    """``(stored, query)`` dimensions when Elasticsearch refused a kNN query vector of another dimension."""
+    if not isinstance(error, BadRequestError):
+        return None
+    found = _DIMENSION_MISMATCH.search(json.dumps(error.body) if not isinstance(error.body, str) else error.body)
+    return (int(found.group(2)), int(found.group(1))) if found else None
+
+
 def _timeout_of(store_or_settings: Any) -> float:
     if isinstance(store_or_settings, DocqaElasticsearchStore):
         return store_or_settings.request_timeout
@@ -488,10 +523,15 @@ def unavailable_reason(error: BaseException, request_timeout: float, tries: int 
         else:
             cause = _short(_details(error))
         return f"is not reachable ({cause}). Start it (docker compose up -d elasticsearch) or fix DOCQA_ES_HOSTS."
+    if isinstance(error, ApiError) and error.error == CLUSTER_BLOCK:
+        return (
+            f"refused the change ({_short(_reason(error))}): free disk space on its nodes if the reason names a "
+            "watermark, or ask its administrator to lift the block."
+        )
     if isinstance(error, AuthenticationException):
         return f"rejected the credentials (401). {AUTH_HINT}"
     if isinstance(error, AuthorizationException):
-        return f"refused access (403): the user lacks the privileges docqa needs on the index. {AUTH_HINT}"
+        return f"refused access (403: {_short(_reason(error), 400)}). {AUTH_HINT}"
     if isinstance(error, UnsupportedProductError):
         return "answered but is not Elasticsearch (missing X-Elastic-Product header). Fix DOCQA_ES_HOSTS."
     if isinstance(error, ApiError):
@@ -517,8 +557,17 @@ def _from_elasticsearch(error: ApiError) -> bool:
     return headers.get("X-Elastic-Product") == "Elasticsearch"
 
 
-def _short(text: str) -> str:
-    return " ".join(text.split())[:160]
+def _reason(error: ApiError) -> str:
+    """Elasticsearch's own reason for an error (it names the missing privilege, the block, ...)."""
+    body = error.body if isinstance(error.body, dict) else {}
+    detail = body.get("error")
+    if isinstance(detail, dict) and detail.get("reason"):
+        return str(detail["reason"])
+    return str(error.message)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return " ".join(text.split())[:limit]
 
 
 def _details(error: BaseException) -> str:
@@ -554,6 +603,9 @@ def translate_es_errors(store_or_settings: Any = None) -> Iterator[None]:
         for cause in _causes(error):
             if isinstance(cause, DocqaError):
                 raise cause from error
+            dimensions = _query_dimension_mismatch(cause)
+            if dimensions:
+                raise EmbeddingDimensionError(_where_of(store_or_settings), *dimensions) from error
             reason = unavailable_reason(cause, _timeout_of(store_or_settings), _tries_of(store_or_settings))
             if reason:
                 raise StoreUnavailableError(_hosts_of(store_or_settings), reason) from error

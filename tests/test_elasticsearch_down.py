@@ -18,6 +18,7 @@ from haystack import Document
 from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
+from docqa.components.dense_retriever import DenseRetriever
 from docqa.elasticsearch_store import (
     DocqaElasticsearchStore,
     _batches,
@@ -25,7 +26,13 @@ from docqa.elasticsearch_store import (
     translate_es_errors,
     wait_until_ready,
 )
-from docqa.errors import DocumentWriteError, EmptyIndexError, StoreUnavailableError
+from docqa.errors import (
+    DocumentWriteError,
+    EmbeddingDimensionError,
+    EmptyIndexError,
+    StoreUnavailableError,
+    UsageError,
+)
 from docqa.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -116,10 +123,33 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             return self._send(200, {"cluster_name": "fake", "status": status})
         if path == "/":
             return self._send(200, {"name": "fake", "version": {"number": "8.19.3"}, "tagline": "You Know, for Search"})
+        if path.endswith("/_bulk") and server.bulk_refused:
+            status, error = server.bulk_refused
+            return self._send(status, {"error": {**error, "root_cause": [error]}, "status": status})
         if path.endswith("/_bulk"):
             return self._bulk(body)
+        if path.endswith("/_refresh") and server.refresh_forbidden:
+            error = {
+                "type": "security_exception",
+                "reason": "action [indices:admin/refresh] is unauthorized for user [writer] with effective roles "
+                "[docqa_writer] on indices [test-index], this action is granted by the index privileges "
+                "[maintenance,manage,all]",
+            }
+            return self._send(403, {"error": {**error, "root_cause": [error]}, "status": 403})
         if path.endswith("/_refresh"):
             return self._send(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
+        if path.endswith("/_search") and b'"knn"' in body:
+            server.knn_bodies.append(json.loads(body))
+            if server.stored_dims:
+                dims = len(json.loads(body)["knn"]["query_vector"])
+                reason = (
+                    f"The query vector has a different number of dimensions [{dims}] than the document vectors "
+                    f"[{server.stored_dims}]."
+                )
+                error = {"type": "illegal_argument_exception", "reason": reason}
+                wrapped = {"type": "search_phase_execution_exception", "reason": "all shards failed"}
+                return self._send(400, {"error": {**wrapped, "caused_by": error, "root_cause": [error]}, "status": 400})
+            return self._send(200, {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}})
         if path.endswith("/_search") and b'"composite"' in body:
             return self._composite(json.loads(body))
         if path.endswith("/_count"):
@@ -154,8 +184,13 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             error = {"type": "unavailable_shards_exception", "reason": "primary shard is not active"}
             return self._send(status, {"error": {**error, "root_cause": [error]}, "status": status})
         lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+        items, deletes = [], [line for line in lines if "delete" in line]
+        for action in deletes:
+            doc_id = action["delete"]["_id"]
+            found = self.server.stored.pop(doc_id, None) is not None
+            items.append({"delete": {"_id": doc_id, "status": 200 if found else 404}})
+        lines = [line for line in lines if "delete" not in line]
         self.server.bulk_sizes.append(len(lines) // 2)
-        items = []
         for action, source in zip(lines[::2], lines[1::2], strict=True):
             op, meta = next(iter(action.items()))
             doc_id = meta["_id"]
@@ -185,6 +220,10 @@ def fake_es():
     server.bulk_errors = []
     server.searches = 0
     server.created_elsewhere = False
+    server.bulk_refused = None
+    server.refresh_forbidden = False
+    server.knn_bodies = []
+    server.stored_dims = None
     server.item_result = lambda doc_id, source: (201, None)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -444,6 +483,98 @@ def test_partial_failures_name_the_files_and_the_reasons(fake_es):
     assert "run the indexing command again" in message
     assert "\n" not in message
     assert len(fake_es.stored) == 3
+
+
+FLOOD_STAGE = {
+    "type": "cluster_block_exception",
+    "reason": "index [test-index] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, "
+    "index has read-only-allow-delete block];",
+}
+
+
+def test_a_write_blocked_by_a_full_disk_is_not_retried_and_says_why(fake_es):
+    fake_es.item_result = lambda doc_id, source: (429, FLOOD_STAGE)
+    store = make_store(fake_es.url, retry_backoff=0.01)
+    store.max_retries = 3
+    with pytest.raises(DocumentWriteError) as caught:
+        store.write_documents(passages("/docs/a.txt", 2), policy=DuplicatePolicy.OVERWRITE)
+    assert fake_es.bulk_sizes == [2]
+    assert "flood-stage watermark" in caught.value.failures["/docs/a.txt"]
+    assert "overloaded" not in str(caught.value)
+
+
+def test_overloaded_passages_keep_elasticsearchs_reason(fake_es):
+    queue_full = {"type": "es_rejected_execution_exception", "reason": "rejected execution: queue capacity 200"}
+    fake_es.item_result = lambda doc_id, source: (429, queue_full)
+    store = make_store(fake_es.url, retry_backoff=0.01)
+    with pytest.raises(DocumentWriteError) as caught:
+        store.write_documents(passages("/docs/a.txt", 1), policy=DuplicatePolicy.OVERWRITE)
+    reason = caught.value.failures["/docs/a.txt"]
+    assert reason.startswith("rejected as overloaded after 1 retries (es_rejected_execution_exception: rejected")
+    assert fake_es.bulk_sizes == [1, 1]
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_a_request_refused_by_a_cluster_block_is_one_line_naming_the_block(fake_es, status):
+    fake_es.bulk_refused = (status, FLOOD_STAGE)
+    store = make_store(fake_es.url, retry_backoff=0.01)
+    store.max_retries = 3
+    with pytest.raises(StoreUnavailableError) as caught, translate_es_errors(store):
+        store.write_documents(passages("/docs/a.txt", 1), policy=DuplicatePolicy.OVERWRITE)
+    message = str(caught.value)
+    assert message.startswith(f"Elasticsearch at {fake_es.url} refused the change (index [test-index] blocked by:")
+    assert "free disk space" in message and "\n" not in message
+    assert len([r for r in fake_es.requests if r[1].endswith("/_bulk")]) == 1
+
+
+def test_a_missing_privilege_is_named(fake_es):
+    forbidden = {
+        "type": "security_exception",
+        "reason": "action [indices:data/write/bulk[s]] is unauthorized for user [reader] with effective roles "
+        "[viewer] on indices [test-index], this action is granted by the index privileges [create_doc,write,all]",
+    }
+    fake_es.bulk_refused = (403, forbidden)
+    store = make_store(fake_es.url)
+    with pytest.raises(StoreUnavailableError) as caught, translate_es_errors(store):
+        store.write_documents(passages("/docs/a.txt", 1), policy=DuplicatePolicy.OVERWRITE)
+    message = str(caught.value)
+    assert "refused access (403: action [indices:data/write/bulk[s]] is unauthorized for user [reader]" in message
+    assert "granted by the index privileges [create_doc,write,all]" in message
+
+
+def test_writing_needs_no_refresh_privilege(fake_es):
+    fake_es.refresh_forbidden = True
+    store = make_store(fake_es.url)
+    documents = passages("/docs/a.txt", 3)
+    assert store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE) == 3
+    store.delete_documents([documents[0].id])
+    assert len([r for r in fake_es.requests if r[1].endswith("/_refresh")]) == 2
+
+
+def test_a_question_embedded_by_another_model_is_one_line(fake_es):
+    fake_es.stored_dims = 384
+    store = make_store(fake_es.url)
+    with pytest.raises(EmbeddingDimensionError) as caught, translate_es_errors(store):
+        store._embedding_retrieval(query_embedding=[0.1] * 768, top_k=3, num_candidates=100)
+    message = str(caught.value)
+    assert message.startswith(f"Elasticsearch index 'test-index' at {fake_es.url} holds 384-dimensional vectors")
+    assert "the embedding model produces 768" in message
+
+
+def test_knn_candidates_stay_within_elasticsearchs_bounds(fake_es, monkeypatch):
+    monkeypatch.setenv("DOCQA_STORE", "elasticsearch")
+    monkeypatch.setenv("DOCQA_ES_HOSTS", fake_es.url)
+    monkeypatch.setenv("DOCQA_ES_INDEX", "test-index")
+    retriever = DenseRetriever(top_k=10)
+    for top_k in (None, 200, 2000, 10_000):
+        assert retriever.run(query_embedding=[0.1] * 4, top_k=top_k) == {"documents": []}
+    knn = [(body["knn"]["k"], body["knn"]["num_candidates"]) for body in fake_es.knn_bodies]
+    assert knn == [(10, 100), (200, 2000), (2000, 10_000), (10_000, 10_000)]
+    with pytest.raises(UsageError, match="at most 10000 passages per query; top_k is 10001"):
+        retriever.run(query_embedding=[0.1] * 4, top_k=10_001)
+    pinned = DenseRetriever(top_k=10, num_candidates=50)
+    pinned.run(query_embedding=[0.1] * 4, top_k=80)
+    assert fake_es.knn_bodies[-1]["knn"]["num_candidates"] == 80
 
 
 def test_duplicate_policies(fake_es):
