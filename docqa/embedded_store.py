@@ -709,6 +709,16 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
             with _gc_paused():
                 return [self._stored(doc, self.return_embedding) for doc in self._matching(filters)]
 
+    def filter_passages(self, filters: dict[str, Any] | None = None) -> list[Document]:
+        """
+        :meth:`filter_documents` without the embeddings, whatever ``return_embedding`` says: what indexing needs to
+        compare and delete passages.
+        """
+        with self._mutex:
+            self._refresh()
+            with _gc_paused():
+                return [self._stored(doc, False) for doc in self._matching(filters)]
+
     def embedding_retrieval(
         self,
         query_embedding: list[float],

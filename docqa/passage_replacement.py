@@ -43,7 +43,7 @@ def replace_file_passages(store: Any, file_path: str, new_documents: list[Docume
         reason = f"the store wrote {written} of {len(new_documents)} passages"
         raise DocumentWriteError(_where(store), {file_path: reason}, written, len(new_documents))
     keep = {doc.id for doc in new_documents}
-    stale = [doc.id for doc in store.filter_documents(filters=file_filter(file_path)) if doc.id not in keep]
+    stale = [doc.id for doc in stored_passages(store, file_filter(file_path)) if doc.id not in keep]
     if stale:
         store.delete_documents(stale)
     return {"written": written, "deleted": len(stale)}
@@ -55,7 +55,7 @@ def delete_file_passages(store: Any, file_path: str) -> int:
 
     :returns: the number of passages deleted.
     """
-    ids = [doc.id for doc in store.filter_documents(filters=file_filter(file_path))]
+    ids = [doc.id for doc in stored_passages(store, file_filter(file_path))]
     if ids:
         store.delete_documents(ids)
     return len(ids)
@@ -69,7 +69,18 @@ def stored_file_paths(store: Any) -> set[str]:
     listing = getattr(store, "file_paths", None)
     if callable(listing):
         return set(listing())
-    return {str(doc.meta["file_path"]) for doc in store.filter_documents() if doc.meta.get("file_path")}
+    return {str(doc.meta["file_path"]) for doc in stored_passages(store) if doc.meta.get("file_path")}
+
+
+def stored_passages(store: Any, filters: dict[str, Any] | None = None) -> list[Document]:
+    """
+    The passages matching ``filters``, without their embeddings where the store can leave them out
+    (``filter_passages``): ids and meta are all that comparing and deleting passages needs.
+    """
+    without_embeddings = getattr(store, "filter_passages", None)
+    if callable(without_embeddings):
+        return without_embeddings(filters)
+    return store.filter_documents(filters=filters)
 
 
 def _where(store: Any) -> str:

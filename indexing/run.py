@@ -12,7 +12,7 @@ from haystack.core.errors import PipelineRuntimeError
 from tqdm import tqdm
 
 from docqa.errors import DocqaError, EmbeddingDimensionError, NoDocumentsFoundError, PipelineFileError
-from docqa.passage_replacement import delete_file_passages, stored_file_paths
+from docqa.passage_replacement import delete_file_passages, stored_file_paths, stored_passages
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.settings import get_settings
 from docqa.stores import describe_store, files_within, paths_within, store_errors
@@ -183,7 +183,7 @@ class Indexer:
         elif hasattr(store, "delete_all_documents"):
             store.delete_all_documents()
         else:
-            store.delete_documents([doc.id for doc in store.filter_documents()])
+            store.delete_documents([doc.id for doc in stored_passages(store)])
 
     def _warm_up(self, check: bool = True) -> int:
         """
@@ -273,8 +273,8 @@ class Indexer:
         return dict(by_file), result.get("writer", {}).get("documents_written", 0), {}
 
     def _existing(self, batch: list[Path]) -> dict[str, list[Document]]:
-        documents = self.store.filter_documents(
-            filters={"field": "meta.file_path", "operator": "in", "value": [str(p) for p in batch]}
+        documents = stored_passages(
+            self.store, {"field": "meta.file_path", "operator": "in", "value": [str(p) for p in batch]}
         )
         found: dict[str, list[Document]] = defaultdict(list)
         for doc in documents:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,6 +34,7 @@ from docqa.errors import (
     StoreUnavailableError,
     UsageError,
 )
+from docqa.passage_replacement import delete_file_passages, file_filter
 from docqa.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -79,6 +81,9 @@ def silent_server():
     for conn in held:
         conn.close()
     server.close()
+
+
+SHARDS = {"total": 1, "successful": 1, "skipped": 0, "failed": 0}
 
 
 class FakeElasticsearch(BaseHTTPRequestHandler):
@@ -154,6 +159,19 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             return self._composite(json.loads(body))
         if path.endswith("/_count"):
             return self._send(200, {"count": len(server.stored), "_shards": {"total": 1, "successful": 1}})
+        if path == "/_search/scroll" and self.command == "DELETE":
+            return self._send(200, {"succeeded": True, "num_freed": 1})
+        if path == "/_search/scroll":
+            return self._send(200, {"_scroll_id": "s1", "_shards": SHARDS, "hits": {"total": {"value": 0}, "hits": []}})
+        if path.endswith("/_search"):  # the first page of a scroll: every stored passage, whatever the query
+            server.scan_bodies.append(json.loads(body))
+            excluded = json.loads(body).get("_source", {}).get("excludes", [])
+            hits = [
+                {"_id": doc_id, "_score": None, "_source": {k: v for k, v in source.items() if k not in excluded}}
+                for doc_id, source in server.stored.items()
+            ]
+            page = {"total": {"value": len(hits)}, "hits": hits}
+            return self._send(200, {"_scroll_id": "s1", "_shards": SHARDS, "hits": page})
         if self.command == "HEAD":
             return self._send(200 if server.index_exists else 404, {})
         if self.command == "PUT" and server.created_elsewhere:
@@ -223,6 +241,7 @@ def fake_es():
     server.bulk_refused = None
     server.refresh_forbidden = False
     server.knn_bodies = []
+    server.scan_bodies = []
     server.stored_dims = None
     server.item_result = lambda doc_id, source: (201, None)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -575,6 +594,17 @@ def test_knn_candidates_stay_within_elasticsearchs_bounds(fake_es, monkeypatch):
     pinned = DenseRetriever(top_k=10, num_candidates=50)
     pinned.run(query_embedding=[0.1] * 4, top_k=80)
     assert fake_es.knn_bodies[-1]["knn"]["num_candidates"] == 80
+
+
+def test_indexing_reads_stored_passages_without_their_embeddings(fake_es):
+    store = make_store(fake_es.url)
+    documents = [replace(doc, embedding=[0.5] * 8) for doc in passages("/docs/a.txt", 3)]
+    store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+    assert all(doc.embedding == [0.5] * 8 for doc in store.filter_documents(file_filter("/docs/a.txt")))
+    assert "_source" not in fake_es.scan_bodies[-1]
+    assert delete_file_passages(store, "/docs/a.txt") == 3
+    assert fake_es.scan_bodies[-1]["_source"] == {"excludes": ["embedding"]}
+    assert fake_es.stored == {}
 
 
 def test_duplicate_policies(fake_es):

@@ -412,6 +412,17 @@ def test_bm25_scores_equal_haystacks_to_the_last_bit(tmp_path, algorithm, parame
     assert [doc.score for doc in ours] == pytest.approx([doc.score for doc in theirs], rel=1e-12)
 
 
+def test_filter_passages_leaves_the_embeddings_out(tmp_path):
+    store = EmbeddedDocumentStore(path=str(tmp_path), return_embedding=True)
+    docs = make_docs(6)
+    store.write_documents(docs)
+    in_file = {"field": "meta.file_path", "operator": "==", "value": "/data/d1.txt"}
+    passages = store.filter_passages(in_file)
+    assert [doc.id for doc in passages] == ["d1", "d5"]
+    assert all(doc.embedding is None for doc in passages) and passages[0].meta == docs[1].meta
+    assert [doc.embedding for doc in store.filter_documents(in_file)] == [docs[1].embedding, docs[5].embedding]
+
+
 def test_bm25_scores_follow_every_change_of_the_store(tmp_path):
     store = EmbeddedDocumentStore(path=str(tmp_path))
     store.write_documents([Document(id="a", content="violin castle"), Document(id="b", content="violin")])
