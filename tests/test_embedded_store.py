@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from haystack.dataclasses import ByteStream, SparseEmbedding
 from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from haystack.document_stores.types import DuplicatePolicy
+from haystack.utils.filters import document_matches_filter
 
 import docqa.embedded_store as embedded_store
 from docqa.embedded_store import SNAPSHOT_NAME, EmbeddedDocumentStore
@@ -410,6 +412,34 @@ def test_bm25_scores_equal_haystacks_to_the_last_bit(tmp_path, algorithm, parame
     theirs = reference.bm25_retrieval("lemon tiger castle", top_k=10, scale_score=True)
     assert [doc.id for doc in ours] == [doc.id for doc in theirs]
     assert [doc.score for doc in ours] == pytest.approx([doc.score for doc in theirs], rel=1e-12)
+
+
+def test_filters_by_file_match_haystacks_matching(tmp_path):
+    store = EmbeddedDocumentStore(path=str(tmp_path))
+    docs = make_docs(30)
+    docs[3] = Document(id="d3", content="no file", embedding=docs[3].embedding)
+    docs[4] = Document(id="d4", content="dated", meta={"file_path": "2024-01-01"}, embedding=docs[4].embedding)
+    store.write_documents(docs)
+    store.write_documents([replace(docs[2], content="moved to the end")], policy=DuplicatePolicy.OVERWRITE)
+    store.delete_documents(["d6"])
+    stored = store.filter_documents()
+    filters = [
+        {"field": "meta.file_path", "operator": "==", "value": "/data/d2.txt"},
+        {"field": "meta.file_path", "operator": "==", "value": "/data/absent.txt"},
+        {"field": "meta.file_path", "operator": "in", "value": ["/data/d3.txt", "/data/d1.txt", "/data/d3.txt"]},
+        {"field": "meta.file_path", "operator": "in", "value": []},
+        {"field": "meta.file_path", "operator": "in", "value": ["2024-01-01T00:00:00", "/data/d0.txt"]},
+        {"field": "meta.file_path", "operator": "==", "value": None},
+    ]
+    for condition in filters:
+        expected = [doc.id for doc in stored if document_matches_filter(condition, doc)]
+        assert [doc.id for doc in store.filter_documents(condition)] == expected, condition
+        assert [doc.id for doc in store.filter_passages(condition)] == expected, condition
+    assert "d4" in [doc.id for doc in store.filter_documents(filters[4])]
+    in_file = filters[0]
+    assert [doc.id for doc in store.filter_documents(in_file)] == ["d10", "d14", "d18", "d22", "d26", "d2"]
+    store.write_documents([Document(id="new", content="x", meta={"file_path": "/data/d2.txt"}, embedding=[0.0] * 16)])
+    assert [doc.id for doc in store.filter_documents(in_file)][-1] == "new"
 
 
 def test_filter_passages_leaves_the_embeddings_out(tmp_path):
