@@ -9,7 +9,7 @@ from haystack import Document, ExtractedAnswer, Pipeline
 from docqa.errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
 from docqa.pipelines import QUERY_PIPELINE, load_query_pipeline, question_inputs, reader_documents_source
 from docqa.settings import Settings, get_settings
-from docqa.stores import describe_store, files_filter, files_within, store_errors
+from docqa.stores import check_embedding_model, describe_store, files_filter, files_within, store_errors
 
 
 def one_line(text: str) -> str:
@@ -100,14 +100,20 @@ def require_documents(pipeline: Pipeline, settings: Settings | None = None) -> N
     Fail fast, before any model is loaded, when the store of ``pipeline``'s ``retriever`` holds no passages.
 
     :raises EmptyIndexError: when nothing has been indexed (every answer would be a no-answer).
+    :raises docqa.errors.EmbeddingModelMismatchError: when the passages were embedded by another model than the
+        pipeline's ``embedder``.
     :raises docqa.errors.StoreUnavailableError: when Elasticsearch cannot be reached.
     """
     settings = settings or get_settings()
     store = getattr(pipeline.get_component("retriever"), "document_store", None)
+    if store is None:
+        return
     with store_errors(settings):
-        empty = store is not None and store.count_documents() == 0
-    if empty:
-        raise EmptyIndexError(describe_store(settings))
+        if store.count_documents() == 0:
+            raise EmptyIndexError(describe_store(settings))
+        embedder = pipeline.get_component("embedder") if "embedder" in pipeline.graph.nodes else None
+        if embedder is not None and hasattr(embedder, "model"):
+            check_embedding_model(store, embedder.model, settings)
 
 
 class QuestionAnswering:

@@ -209,6 +209,12 @@ class DocqaElasticsearchStore(ElasticsearchDocumentStore):
         hits = helpers.scan(self.client, index=self._index, query=query, size=500)
         return [self._deserialize_document(hit) for hit in hits]
 
+    def embedding_models(self) -> set[str]:
+        """The names of the models that embedded the stored passages (``meta["embedding_model"]``, where recorded)."""
+        aggregation = {"models": {"terms": {"field": "embedding_model", "size": 100}}}
+        result = self.client.search(index=self._index, size=0, aggs=aggregation)
+        return {str(bucket["key"]) for bucket in result["aggregations"]["models"]["buckets"]}
+
     def file_paths(self) -> set[str]:
         """The ``file_path`` of every passage (indexed files), by a composite aggregation: no passage is fetched."""
         paths: set[str] = set()

@@ -749,6 +749,12 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
             with _gc_paused():
                 return [self._stored(doc, self.return_embedding) for doc in self._matching(filters)]
 
+    def embedding_models(self) -> set[str]:
+        """The names of the models that embedded the stored passages (``meta["embedding_model"]``, where recorded)."""
+        with self._mutex:
+            self._refresh()
+            return {str(name) for doc in self._local_storage.values() if (name := doc.meta.get("embedding_model"))}
+
     def filter_passages(self, filters: dict[str, Any] | None = None) -> list[Document]:
         """
         :meth:`filter_documents` without the embeddings, whatever ``return_embedding`` says: what indexing needs to

@@ -129,6 +129,18 @@ class EmptyIndexError(DocqaError):
         super().__init__(f"the {where} is empty. Index your documents first: python -m indexing PATH")
 
 
+class EmbeddingModelMismatchError(DocqaError):
+    """The passages were embedded by another model than the one that would embed the question."""
+
+    def __init__(self, where: str, stored: list[str], model: str) -> None:
+        built = " and ".join(stored)
+        super().__init__(
+            f"the {where} was indexed with the embedding model {built}, but questions would be embedded with "
+            f"{model}, whose vectors are not comparable. Index your documents again with {model} (python -m indexing "
+            f"--recreate PATH), or set DOCQA_EMBEDDING_MODEL back to {stored[0]}."
+        )
+
+
 class StoreError(DocqaError):
     """The embedded store on disk is damaged or cannot be written."""
 

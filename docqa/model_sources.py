@@ -2,6 +2,7 @@
 none of them can serve it. Shared by the reader and the embedders."""
 
 import os
+import re
 import socket
 import threading
 from pathlib import Path
@@ -15,6 +16,21 @@ HUB_PROBE_SECONDS = 3.0
 def looks_like_path(name: str) -> bool:
     """True when ``name`` is meant as a directory rather than a hub name like ``org/model``."""
     return name.startswith((".", "/", "~", "\\")) or name.count("/") > 1 or Path(name).drive != ""
+
+
+def embedding_model_name(model: str | None) -> str:
+    """
+    The short name of an embedding model, as passages record it (``meta["embedding_model"]``): the last part of its
+    hub name or directory, so that ``sentence-transformers/all-MiniLM-L6-v2`` and a local copy in
+    ``/models/all-MiniLM-L6-v2`` are the same model.
+
+    :param model: hub name or local directory; None reads ``DOCQA_EMBEDDING_MODEL``.
+    """
+    if model is None:
+        from docqa.settings import get_settings
+
+        model = get_settings().embedding_model
+    return re.split(r"[/\\]", str(model).rstrip("/\\"))[-1] or str(model)
 
 
 def first_line(error: BaseException) -> str:

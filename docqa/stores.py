@@ -101,6 +101,26 @@ def files_within(paths: Iterable[str | Path], settings: Settings | None = None) 
     return paths_within(indexed, paths)
 
 
+def check_embedding_model(store: Any, model: str | None, settings: Settings | None = None) -> None:
+    """
+    Make sure questions are embedded by the model that embedded the stored passages.
+
+    :param store: the document store; one without ``embedding_models()`` is not checked.
+    :param model: the question embedder's model (hub name or directory); None reads ``DOCQA_EMBEDDING_MODEL``.
+    :raises docqa.errors.EmbeddingModelMismatchError: when a stored passage records another model.
+    """
+    from docqa.errors import EmbeddingModelMismatchError
+    from docqa.model_sources import embedding_model_name
+
+    listing = getattr(store, "embedding_models", None)
+    if not callable(listing):
+        return
+    name = embedding_model_name(model)
+    others = sorted(listing() - {name})
+    if others:
+        raise EmbeddingModelMismatchError(describe_store(settings), others, name)
+
+
 def files_filter(files: list[str]) -> dict[str, Any]:
     """The Haystack filter keeping the passages of ``files``."""
     return {"field": "meta.file_path", "operator": "in", "value": list(files)}

@@ -12,6 +12,7 @@ from haystack.core.errors import PipelineRuntimeError
 from tqdm import tqdm
 
 from docqa.errors import DocqaError, EmbeddingDimensionError, NoDocumentsFoundError, PipelineFileError
+from docqa.model_sources import embedding_model_name
 from docqa.passage_replacement import delete_file_passages, stored_file_paths, stored_passages
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.settings import get_settings
@@ -63,8 +64,9 @@ class Indexer:
     The pipeline's components named ``embedder`` and ``writer`` are used directly: the writer for its
     ``document_store``, the embedder to learn the vector dimension before the first write.
 
-    A file is unchanged when the store holds ``passage_count`` passages of it, all with its current sha256;
-    such a file is not converted or embedded again. Changed files are replaced by the pipeline's writer.
+    A file is unchanged when the store holds ``passage_count`` passages of it, all with its current sha256 and
+    embedded by the pipeline's embedding model (``meta["embedding_model"]``, where recorded); such a file is not
+    converted or embedded again. Changed files are replaced by the pipeline's writer.
     """
 
     def __init__(self, pipeline_path: str | Path = INDEXING_PIPELINE, batch_size: int = 16) -> None:
@@ -92,6 +94,12 @@ class Indexer:
             return self.pipeline.get_component(name)
         except ValueError as error:
             raise PipelineFileError(str(self.pipeline_path), f"no component named {name!r}") from error
+
+    @property
+    def _embedding_model(self) -> str | None:
+        """Short name of the embedder's model as passages record it; None for an embedder without ``model``."""
+        model = getattr(self._component("embedder"), "model", False)
+        return embedding_model_name(model) if model is None or isinstance(model, str) else None
 
     @property
     def store(self) -> Any:
@@ -213,13 +221,14 @@ class Indexer:
 
     def _index_batch(self, batch: list[Path], summary: IndexSummary) -> None:
         existing = {} if self._recreate_pending else self._existing(batch)
+        model = self._embedding_model
         todo: list[tuple[Path, str]] = []
         for path in batch:
             try:
                 sha = file_sha256(path)
             except OSError:
                 sha = None
-            if sha is not None and _unchanged(existing.get(str(path), []), sha):
+            if sha is not None and _unchanged(existing.get(str(path), []), sha, model):
                 summary.files_unchanged += 1  # indexed before with these bytes: no check or conversion to repeat
                 continue
             reason = unreadable_reason(path)
@@ -306,9 +315,13 @@ def _source_meta(path: Path, sha: str) -> dict[str, str]:
     return meta
 
 
-def _unchanged(stored: list[Document], sha: str) -> bool:
+def _unchanged(stored: list[Document], sha: str, model: str | None) -> bool:
+    """Whether the stored passages are those of this file content, embedded by ``model`` where they record one."""
     return bool(stored) and all(
-        doc.meta.get("file_sha256") == sha and doc.meta.get("passage_count") == len(stored) for doc in stored
+        doc.meta.get("file_sha256") == sha
+        and doc.meta.get("passage_count") == len(stored)
+        and (model is None or doc.meta.get("embedding_model", model) == model)
+        for doc in stored
     )
 
 

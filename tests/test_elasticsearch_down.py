@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,12 +31,14 @@ from docqa.elasticsearch_store import (
 from docqa.errors import (
     DocumentWriteError,
     EmbeddingDimensionError,
+    EmbeddingModelMismatchError,
     EmptyIndexError,
     StoreUnavailableError,
     UsageError,
 )
 from docqa.passage_replacement import delete_file_passages, file_filter
 from docqa.settings import Settings
+from docqa.stores import check_embedding_model
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,6 +160,12 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             return self._send(200, {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}})
         if path.endswith("/_search") and b'"composite"' in body:
             return self._composite(json.loads(body))
+        if path.endswith("/_search") and b'"aggs"' in body:  # a terms aggregation
+            terms = next(iter(json.loads(body)["aggs"].values()))["terms"]
+            counts = Counter(source[terms["field"]] for source in server.stored.values() if terms["field"] in source)
+            buckets = [{"key": key, "doc_count": count} for key, count in counts.most_common(terms["size"])]
+            aggregations = {name: {"buckets": buckets} for name in json.loads(body)["aggs"]}
+            return self._send(200, {"hits": {"total": {"value": 0}, "hits": []}, "aggregations": aggregations})
         if path.endswith("/_count"):
             return self._send(200, {"count": len(server.stored), "_shards": {"total": 1, "successful": 1}})
         if path == "/_search/scroll" and self.command == "DELETE":
@@ -605,6 +614,18 @@ def test_indexing_reads_stored_passages_without_their_embeddings(fake_es):
     assert delete_file_passages(store, "/docs/a.txt") == 3
     assert fake_es.scan_bodies[-1]["_source"] == {"excludes": ["embedding"]}
     assert fake_es.stored == {}
+
+
+def test_the_models_that_embedded_the_passages_are_listed_by_an_aggregation(fake_es):
+    store = make_store(fake_es.url)
+    documents = passages("/docs/a.txt", 2) + passages("/docs/b.txt", 1)
+    documents[2] = replace(documents[2], meta={**documents[2].meta, "embedding_model": "other-minilm"})
+    store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+    assert store.embedding_models() == {"other-minilm"}
+    check_embedding_model(store, "/models/other-minilm")
+    with pytest.raises(EmbeddingModelMismatchError, match="indexed with the embedding model other-minilm, but"):
+        check_embedding_model(store, "sentence-transformers/all-MiniLM-L6-v2", es_settings(fake_es.url))
+    assert not fake_es.scan_bodies, "no passage is fetched"
 
 
 def test_duplicate_policies(fake_es):

@@ -15,7 +15,9 @@ import yaml
 from haystack import Document, Pipeline
 
 from docqa.components.document_writer import StoreWriter
+from docqa.errors import EmbeddingModelMismatchError
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
+from docqa.stores import check_embedding_model
 from indexing.files import text_encoding, unreadable_reason
 from indexing.passages import PassageMetadata, passage_id
 from indexing.run import Indexer
@@ -400,6 +402,30 @@ def test_reindexing_is_idempotent_and_a_changed_file_replaces_its_passages(env, 
     fourth = Indexer(PIPELINE).run([corpus], progress=False)
     assert fourth.skipped == {str(changed.resolve()): "empty file; its earlier passages were removed from the index"}
     assert not [p for p in _all_passages(indexer) if p.meta["file_name"] == "lighthouse.txt"]
+
+
+@pytest.mark.slow
+def test_another_embedding_model_embeds_every_file_again_and_questions_are_checked(env, corpus, tmp_path, monkeypatch):
+    indexer = Indexer(PIPELINE)
+    indexer.run([corpus], progress=False)
+    first_model = os.environ["DOCQA_EMBEDDING_MODEL"]
+    assert {p.meta["embedding_model"] for p in _all_passages(indexer)} == {Path(first_model).name}
+    check_embedding_model(indexer.store, first_model)
+    check_embedding_model(indexer.store, f"sentence-transformers/{Path(first_model).name}")
+
+    other = tmp_path / "other-minilm"
+    other.symlink_to(first_model, target_is_directory=True)
+    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", str(other))
+    with pytest.raises(EmbeddingModelMismatchError) as error:
+        check_embedding_model(indexer.store, None)
+    store = env / "store"
+    assert str(error.value).startswith(f"the embedded store at {store} was indexed with the embedding model model,")
+    assert "questions would be embedded with other-minilm" in str(error.value)
+
+    again = Indexer(PIPELINE).run([corpus], progress=False)
+    assert (again.files_indexed, again.files_unchanged) == (5, 0)
+    assert {p.meta["embedding_model"] for p in _all_passages(indexer)} == {"other-minilm"}
+    check_embedding_model(indexer.store, None)
 
 
 @pytest.mark.slow

@@ -5,6 +5,8 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
+from docqa.model_sources import embedding_model_name
+
 
 @component
 class PassageEmbedder:
@@ -56,14 +58,19 @@ class PassageEmbedder:
         return [doc.content or "" for doc in documents]
 
     @staticmethod
-    def _postprocess(documents: list[Document], embeddings: Any) -> list[Document]:
-        return [replace(doc, embedding=vector.tolist()) for doc, vector in zip(documents, embeddings, strict=True)]
+    def _postprocess(documents: list[Document], embeddings: Any, model_name: str) -> list[Document]:
+        """Copies of the passages with their vectors and the name of the model that made them (``embedding_model``)."""
+        return [
+            replace(doc, embedding=vector.tolist(), meta={**doc.meta, "embedding_model": model_name})
+            for doc, vector in zip(documents, embeddings, strict=True)
+        ]
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, list[Document]]:
         """
         :param documents: the passages.
-        :returns: ``documents``: copies of the passages, in the same order, with ``embedding`` set.
+        :returns: ``documents``: copies of the passages, in the same order, with ``embedding`` set and the model's
+            short name in ``meta["embedding_model"]`` (questions are checked against it).
         """
         if not isinstance(documents, list) or any(not isinstance(doc, Document) for doc in documents):
             raise TypeError("PassageEmbedder expects a list of Documents; use QueryEmbedder for a question.")
@@ -75,7 +82,7 @@ class PassageEmbedder:
         embeddings = encode(
             self._model, self._preprocess(documents), self.max_tokens_per_batch, self.progress_bar, self.cpu_workers
         )
-        return {"documents": self._postprocess(documents, embeddings)}
+        return {"documents": self._postprocess(documents, embeddings, embedding_model_name(self.model))}
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize the component."""
