@@ -1,5 +1,7 @@
 """Query and passage embedders: same vectors as plain sentence-transformers, order kept, batching, errors, YAML."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -56,8 +58,10 @@ def test_fp32_passages_equal_plain_sentence_transformers(tiny_st_dir, reference)
     np.testing.assert_allclose(vectors(out), reference, atol=FP32_ATOL)
     np.testing.assert_allclose(np.linalg.norm(vectors(out), axis=1), 1.0, atol=1e-5)
     assert [doc.id for doc in out] == [doc.id for doc in documents]
-    assert [doc.meta for doc in out] == [doc.meta for doc in documents]
+    model = Path(tiny_st_dir).name
+    assert [doc.meta for doc in out] == [{**doc.meta, "embedding_model": model} for doc in documents]
     assert all(doc.embedding is None for doc in documents), "the input documents must not be modified"
+    assert all("embedding_model" not in doc.meta for doc in documents)
 
 
 @pytest.mark.unit
