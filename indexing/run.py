@@ -42,10 +42,11 @@ class IndexSummary:
         """The one-line summary printed at the end of a run."""
         text = (
             f"indexed {_counted(self.files_indexed, 'file')} ({_counted(self.passages_written, 'passage')} written), "
-            f"{self.files_unchanged} unchanged, {len(self.skipped)} skipped"
+            f"{self.files_unchanged} unchanged, "
         )
         if self.files_removed:
-            text += f", {self.files_removed} gone from disk (passages removed)"
+            text += f"{self.files_removed} gone from disk (passages removed), "
+        text += f"{len(self.skipped)} skipped"
         if self.skipped:
             text += ": " + "; ".join(f"{path} ({reason})" for path, reason in self.skipped.items())
         if self.not_recreated:

@@ -301,6 +301,11 @@ def test_summary_line_counts_in_words():
     assert one.line() == "indexed 1 file (1 passage written), 0 unchanged, 0 skipped; 0.2 s"
     many = IndexSummary(files_indexed=2, passages_written=7, files_unchanged=1, skipped={"/a.png": "unsupported"})
     assert many.line() == "indexed 2 files (7 passages written), 1 unchanged, 1 skipped: /a.png (unsupported); 0.0 s"
+    many.files_removed = 2
+    assert many.line() == (
+        "indexed 2 files (7 passages written), 1 unchanged, 2 gone from disk (passages removed), 1 skipped: "
+        "/a.png (unsupported); 0.0 s"
+    ), "the list after the colon is the skipped files, not the removed ones"
 
 
 @pytest.mark.slow
