@@ -1,6 +1,8 @@
 """The docker compose deployment, checked from its files: secured, local-only, persistent, healthy before use."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,13 @@ def test_gpu_variant_reserves_an_nvidia_device(gpu, compose):
     assert env(app)["DOCQA_DEVICE"].startswith("cuda")
     assert "deploy" not in compose["services"]["app"]
     assert env(compose["services"]["app"])["DOCQA_DEVICE"] == "cpu"
+
+
+def test_the_page_run_locally_listens_on_this_machine_only_and_sends_no_statistics():
+    """``streamlit run app.py`` from the project folder reads .streamlit/config.toml (the page has no login)."""
+    code = (
+        "from streamlit import config; config.get_config_options(force_reparse=True); "
+        "print(config.get_option('server.address'), config.get_option('browser.gatherUsageStats'))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["127.0.0.1", "False"]
