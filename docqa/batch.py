@@ -25,10 +25,11 @@ OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_sc
 
 @dataclass
 class QuestionRow:
-    """One question of a batch file."""
+    """One question of a batch file; ``problem`` says why its line could not be read (the row is not asked)."""
 
     id: str
     question: str
+    problem: str = ""
 
 
 def read_questions(path: str | Path) -> list[QuestionRow]:
@@ -128,11 +129,15 @@ def _read_csv(name: str, text: str) -> list[QuestionRow]:
         if None in record or None in record.values():
             raise DatasetError(name, f"line {first_line} has another number of fields than the header")
         values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
-        rows.append((len(rows) + 1, values.get("id") or None, values["question"]))
+        rows.append((len(rows) + 1, values.get("id") or None, values["question"], ""))
     return _numbered(rows)
 
 
 def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
+    """
+    One row per non-blank line. A line that is not an object with a string ``question`` becomes a row with its
+    ``problem`` (the other lines are still answered), unless no line is one: then the file is refused.
+    """
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -140,29 +145,32 @@ def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise DatasetError(name, f"line {number} is not valid JSON ({error.msg})") from error
-        if not isinstance(record, dict) or not isinstance(record.get("question"), str):
-            raise DatasetError(name, f"line {number} has no string field 'question'")
-        given = record.get("id")
+            rows.append((number, None, "", f"line {number} is not valid JSON ({error.msg})"))
+            continue
+        given = record.get("id") if isinstance(record, dict) else None
         if given is not None and (not isinstance(given, (str, int)) or isinstance(given, bool)):
             raise DatasetError(name, f"line {number}: 'id' must be a string or a whole number, not {given!r}")
-        rows.append(
-            (number, None if given is None or str(given).strip() == "" else str(given), record["question"].strip())
-        )
+        row_id = None if given is None or str(given).strip() == "" else str(given)
+        if not isinstance(record, dict) or not isinstance(record.get("question"), str):
+            rows.append((number, row_id, "", f"line {number} has no string field 'question'"))
+            continue
+        rows.append((number, row_id, record["question"].strip(), ""))
+    if rows and all(problem for *_, problem in rows):
+        raise DatasetError(name, rows[0][3])
     return _numbered(rows)
 
 
-def _numbered(rows: list[tuple[int, str | None, str]]) -> list[QuestionRow]:
-    """Rows ``(number, id or None, question)`` with every missing id set to the row's number, or, where another row
-    has that id, to ``row-N`` (``row-N-2``, ... if that is taken too)."""
-    taken = {row_id for _, row_id, _ in rows if row_id is not None}
+def _numbered(rows: list[tuple[int, str | None, str, str]]) -> list[QuestionRow]:
+    """Rows ``(number, id or None, question, problem)`` with every missing id set to the row's number, or, where
+    another row has that id, to ``row-N`` (``row-N-2``, ... if that is taken too)."""
+    taken = {row_id for _, row_id, _, _ in rows if row_id is not None}
     numbered = []
-    for n, row_id, question in rows:
+    for n, row_id, question, problem in rows:
         if row_id is None:
             candidates = itertools.chain((str(n), f"row-{n}"), (f"row-{n}-{k}" for k in itertools.count(2)))
             row_id = next(candidate for candidate in candidates if candidate not in taken)
             taken.add(row_id)
-        numbered.append(QuestionRow(row_id, question))
+        numbered.append(QuestionRow(row_id, question, problem))
     return numbered
 
 
@@ -237,7 +245,7 @@ class BatchAnswerer:
     ) -> Iterator[tuple[QuestionRow, AskResult | None, str]]:
         """
         Answer rows in chunks, yielding ``(row, result, error)`` in the order of ``rows``; ``result`` is None when
-        the row failed (empty or too long question).
+        the row failed (a line that could not be read, an empty or too long question).
 
         :raises EmptyIndexError: before the first row, when nothing has been indexed.
         :raises docqa.errors.DocqaError: when the store fails (the rows before it are yielded first).
@@ -248,6 +256,9 @@ class BatchAnswerer:
         retrieved = 0
         try:
             for row in rows:
+                if row.problem:
+                    pending.append((row, None, row.problem))
+                    continue
                 try:
                     self._check(row.question)
                     pending.append((row, self._retrieve(row.question), ""))

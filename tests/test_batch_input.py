@@ -68,7 +68,7 @@ def test_rows_without_an_id_get_one_no_other_row_has(tmp_path, name, content, id
         ),
         ("q.csv", 'id,question\n1,"Who" said?\n', "line 2: broken CSV (',' expected after '\"')"),
         ("q.csv", 'id,question\n1,"Who?\nWhom?"\n2,Why?,x\n', "line 4 has another number of fields"),
-        ("q.jsonl", '{"question": "ok"}\n{broken\n', "line 2 is not valid JSON"),
+        ("q.jsonl", "{broken\n\n[1]\n", "line 1 is not valid JSON"),
         ("q.jsonl", '{"q": "no"}\n', "line 1 has no string field 'question'"),
         ("q.jsonl", '{"question": "A", "id": {"a": 1}}\n', "line 1: 'id' must be a string or a whole number"),
         ("q.xlsx", "data", "unsupported question file type .xlsx"),
@@ -83,6 +83,19 @@ def test_bad_question_files_are_one_line_errors(tmp_path, name, content, message
     assert message in str(error.value)
     assert str(path) in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_unreadable_jsonl_lines_become_failed_rows_when_others_are_questions(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "Who?"}\n{broken\n\n{"id": "x", "q": "typo"}\n["What?"]\n{"question": "Why?"}\n')
+    rows = read_questions(path)
+    assert [(row.id, row.question, row.problem) for row in rows] == [
+        ("1", "Who?", ""),
+        ("2", "", "line 2 is not valid JSON (Expecting property name enclosed in double quotes)"),
+        ("x", "", "line 4 has no string field 'question'"),
+        ("5", "", "line 5 has no string field 'question'"),
+        ("6", "Why?", ""),
+    ]
 
 
 def test_binary_question_file(tmp_path):

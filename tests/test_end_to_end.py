@@ -242,6 +242,13 @@ def test_batch_keeps_every_row_and_reports_failures(indexed, tmp_path):
     assert [row["id"] for row in rows] == ["a", "b", "c", "d"], "rows come out in the order of the file"
     failed = {row["id"]: row["error"] for row in rows if row["error"]}
     assert set(failed) == {"b", "c"} and "empty" in failed["b"] and "tokens long" in failed["c"]
+
+    lines = tmp_path / "questions.jsonl"
+    lines.write_text('{"question": "Who built the bridge?"}\n{"id": "q2", "text": "typo"}\n')
+    result = run(["docqa", "batch", str(lines), "--out", str(out)], indexed)
+    assert result.returncode == 1 and "1 of 2 questions answered, 1 failed" in result.stderr
+    read = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(row["id"], row["error"]) for row in read] == [("1", None), ("q2", "line 2 has no string field 'question'")]
     for row in rows:
         if not row["error"]:
             assert isinstance(row["no_answer"], bool)
