@@ -71,7 +71,12 @@ def result_from_answers(
     :param top_k: keep at most this many spans.
     """
     no_answer_entry = next((a for a in answers if a.data is None), None)
-    spans = [a for a in answers if a.data is not None and a.document is not None and a.document_offset is not None]
+    spans = [
+        answer
+        for a in answers
+        if a.data is not None and a.document is not None and a.document_offset is not None
+        if (answer := _answer(a)) is not None
+    ]
     if top_k is not None:
         spans = spans[:top_k]
     no_answer = (bool(answers) and answers[0].data is None) or not spans
@@ -79,19 +84,30 @@ def result_from_answers(
         query=query,
         no_answer=no_answer,
         no_answer_score=no_answer_entry.score if no_answer_entry is not None else None,
-        answers=[
-            Answer(
-                text=a.data or "",
-                score=float(a.score),
-                source=_source(a.document),
-                page=a.meta.get("page_number", a.document.meta.get("page_number")),  # type: ignore[union-attr]
-                start=a.document_offset.start,  # type: ignore[union-attr]
-                end=a.document_offset.end,  # type: ignore[union-attr]
-                context=a.document.content or "",  # type: ignore[union-attr]
-            )
-            for a in spans
-        ],
+        answers=spans,
         documents=[RetrievedPassage(source=_source(d), score=d.score) for d in documents],
+    )
+
+
+def _answer(span: ExtractedAnswer) -> Answer | None:
+    """The reader's span without the white space around it (a token's offsets may take a line break along); None
+    when nothing else is left."""
+    context = span.document.content or ""  # type: ignore[union-attr]
+    start, end = span.document_offset.start, span.document_offset.end  # type: ignore[union-attr]
+    while start < end and context[start].isspace():
+        start += 1
+    while end > start and context[end - 1].isspace():
+        end -= 1
+    if start == end:
+        return None
+    return Answer(
+        text=context[start:end],
+        score=float(span.score),
+        source=_source(span.document),
+        page=span.meta.get("page_number", span.document.meta.get("page_number")),  # type: ignore[union-attr]
+        start=start,
+        end=end,
+        context=context,
     )
 
 

@@ -104,3 +104,30 @@ def test_format_result_no_answer_names_the_closest_span():
     assert text.splitlines()[0] == NO_ANSWER_TEXT
     assert "(no-answer confidence 0.80)" in text
     assert "Closest span, below the threshold: 'a b' (0.91) in /docs/a_b_c.pdf" in text
+
+
+def test_answers_are_shown_without_the_white_space_their_tokens_took_along():
+    from haystack import Document, ExtractedAnswer
+
+    from docqa.ask import result_from_answers
+
+    passage = Document(content="The keeper was\n Agnes Merrow. \n\nShe stayed.", meta={"file_path": "/d/a.txt"})
+
+    def span(start: int, end: int, score: float) -> ExtractedAnswer:
+        return ExtractedAnswer(
+            query="q",
+            score=score,
+            data=passage.content[start:end],
+            document=passage,
+            document_offset=ExtractedAnswer.Span(start, end),
+        )
+
+    padded, blank = span(14, 30, 0.9), span(29, 32, 0.8)
+    assert padded.data == "\n Agnes Merrow. " and blank.data.strip() == ""
+    no_answer = ExtractedAnswer(query="q", score=0.1, data=None)
+    result = result_from_answers("q", [padded, blank, no_answer], [passage])
+    [answer] = result.answers
+    assert (answer.text, answer.start, answer.end) == ("Agnes Merrow.", 16, 29)
+    assert answer.context[answer.start : answer.end] == answer.text and not result.no_answer
+    only_blank = result_from_answers("q", [blank, no_answer], [passage])
+    assert only_blank.no_answer and only_blank.answers == []
