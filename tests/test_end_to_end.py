@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from docqa.ask import QuestionAnswering
-from docqa.commands.ask import NO_ANSWER_TEXT
+from docqa.commands.ask import NO_ANSWER_TEXT, ask_each_line
 from docqa.errors import EmptyQuestionError, InputPathError, QuestionTooLongError
 
 pytestmark = pytest.mark.slow
@@ -147,9 +147,23 @@ def test_ask_without_a_question_answers_each_line_of_standard_input(indexed):
     assert answers[0]["documents"][0]["source"].endswith("farrow_point_lighthouse.txt")
     [error] = result.stderr.splitlines()
     assert error.startswith("docqa: the question is") and "at most 64" in error
-    text = run(["docqa", "ask"], indexed, stdin="When was the Farrow Point Lighthouse first lit?\n")
+    text = run(["docqa", "ask"], indexed, stdin="When was the Farrow Point Lighthouse first lit?\nquit\n")
     assert text.returncode == 0, text.stderr
-    assert text.stdout.startswith(("Answer: ", NO_ANSWER_TEXT))
+    first, second = text.stdout.split("\n\n")[:2]
+    assert first.startswith("Question: When was the Farrow Point Lighthouse first lit?\n")
+    assert first.splitlines()[1].startswith(("Answer: ", NO_ANSWER_TEXT))
+    assert second.startswith("Question: quit\n"), "piped lines are all questions"
+
+
+def test_interactive_ask_says_how_to_end_and_ends_on_quit(qa, monkeypatch, capsys):
+    typed = iter(["When was the Farrow Point Lighthouse first lit?", "  Quit ", "Who brews green tea?"])
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: next(typed))
+    assert ask_each_line(qa, top_k=1, as_json=False) == 0
+    out, err = capsys.readouterr()
+    assert err == "Ask a question about your documents; an empty line, quit or Ctrl-D ends.\n"
+    assert out.startswith(("Answer: ", NO_ANSWER_TEXT)) and "Question:" not in out
+    assert next(typed) == "Who brews green tea?", "nothing is read after quit"
 
 
 def test_questions_can_be_limited_to_some_files_or_folders(qa, indexed, tmp_path):

@@ -82,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     return ask_each_line(qa, args.top_k, args.json, args.within)
 
 
+QUIT_WORDS = ("quit", "exit", "q", ":q")
+
+
 def ask_each_line(qa: QuestionAnswering, top_k: int, as_json: bool, within: list[str] | None = None) -> int:
     """
     Answer the questions of standard input, one per line, as they come (a prompt on a terminal, where an empty
@@ -90,13 +93,15 @@ def ask_each_line(qa: QuestionAnswering, top_k: int, as_json: bool, within: list
     :returns: 0, or 1 when some question could not be asked.
     """
     interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ask a question about your documents; an empty line, quit or Ctrl-D ends.", file=sys.stderr, flush=True)
     failed = 0
     while True:
         try:
             line = input("Question: ") if interactive else sys.stdin.readline()
         except EOFError:
             break
-        if not line.strip():
+        if not line.strip() or (interactive and line.strip().lower() in QUIT_WORDS):
             if interactive or not line:
                 break
             continue
@@ -106,5 +111,9 @@ def ask_each_line(qa: QuestionAnswering, top_k: int, as_json: bool, within: list
             print(f"docqa: {error}", file=sys.stderr, flush=True)
             failed += 1
             continue
-        print(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else format_result(result) + "\n", flush=True)
+        if as_json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            echoed = "" if interactive else f"Question: {one_line(line)}\n"
+            print(f"{echoed}{format_result(result)}\n", flush=True)
     return 1 if failed else 0
