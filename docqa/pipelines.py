@@ -14,14 +14,28 @@ INDEXING_PIPELINE = PIPELINES_DIR / "indexing.yml"
 ALLOWED_MODULES = ["docqa", "indexing", "haystack_integrations"]
 
 
+def pipeline_file(path: str | Path) -> Path:
+    """
+    ``path``, or, when no such file is found from the current folder, docqa's own pipeline it names: the README's
+    ``pipelines/query_bm25.yml`` from any folder, or just ``query_bm25.yml`` or ``query_bm25``.
+    """
+    path = Path(path).expanduser()
+    if path.is_file() or path.is_absolute():
+        return path
+    for candidate in (PIPELINES_DIR.parent / path, PIPELINES_DIR / path, PIPELINES_DIR / f"{path}.yml"):
+        if candidate.is_file():
+            return candidate
+    return path
+
+
 def load_pipeline(path: str | Path) -> Pipeline:
     """
     Load a pipeline from Haystack YAML, trusting docqa's own modules and Haystack's integrations.
 
-    :param path: the YAML file.
+    :param path: the YAML file; see :func:`pipeline_file` for paths that are not found from here.
     :raises PipelineFileError: when the file is missing or is not a valid pipeline.
     """
-    path = Path(path)
+    path = pipeline_file(path)
     if not path.is_file():
         raise PipelineFileError(str(path), "no such file")
     try:

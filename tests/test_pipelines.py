@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import yaml
 from haystack import Pipeline
@@ -5,7 +7,7 @@ from haystack import Pipeline
 from docqa.components.dense_retriever import DenseRetriever
 from docqa.components.keyword_retriever import KeywordRetriever
 from docqa.errors import PipelineFileError
-from docqa.pipelines import ALLOWED_MODULES, PIPELINES_DIR, load_pipeline, load_query_pipeline
+from docqa.pipelines import ALLOWED_MODULES, PIPELINES_DIR, load_pipeline, load_query_pipeline, pipeline_file
 
 pytestmark = pytest.mark.unit
 
@@ -13,6 +15,19 @@ pytestmark = pytest.mark.unit
 def test_missing_pipeline_file(tmp_path):
     with pytest.raises(PipelineFileError, match="no such file"):
         load_pipeline(tmp_path / "none.yml")
+
+
+def test_docqas_pipelines_are_found_by_the_readmes_paths_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("pipelines/query_bm25.yml", "query_bm25.yml", "query_bm25"):
+        assert pipeline_file(name) == PIPELINES_DIR / "query_bm25.yml", name
+        assert type(load_pipeline(name).get_component("retriever")).__name__ == "KeywordRetriever"
+    (tmp_path / "pipelines").mkdir()
+    mine = tmp_path / "pipelines" / "query_bm25.yml"
+    mine.write_text((PIPELINES_DIR / "query_bm25.yml").read_text())
+    assert pipeline_file("pipelines/query_bm25.yml") == Path("pipelines/query_bm25.yml"), "a file here comes first"
+    with pytest.raises(PipelineFileError, match=r"pipelines/absent\.yml: no such file"):
+        load_pipeline("pipelines/absent.yml")
 
 
 def test_module_outside_the_allow_list_is_refused(tmp_path):
