@@ -269,6 +269,15 @@ def test_batch_keeps_every_row_and_reports_failures(indexed, tmp_path):
             assert row["no_answer"] or row["answer"]
 
 
+def test_the_batch_progress_bar_follows_the_rows_written(indexed, tmp_path):
+    questions = tmp_path / "questions.txt"
+    questions.write_text("".join(f"Who built the bridge, case {n}?\n" for n in range(24)))
+    result = run(["docqa", "batch", str(questions), "--chunk-size", "8", "--out", str(tmp_path / "a.csv")], indexed)
+    assert result.returncode == 0, result.stderr
+    drawn = re.findall(r"(\d+)/24 \[", result.stderr)
+    assert {"8", "16", "24"} <= set(drawn), "each chunk's last row is drawn, not only its first"
+
+
 STOPPED_QUESTIONS = (
     "id,question\n1,When was the Farrow Point Lighthouse first lit?\n2,\n3,store down\n4,Who built the bridge?\n"
 )

@@ -42,7 +42,11 @@ def run(args: argparse.Namespace) -> int:
     done = failed = 0
     output = RowOutput(args.out, fmt)
     try:
-        progress = tqdm(total=len(rows), unit="question", file=sys.stderr, disable=len(rows) < 20)
+        # Rows come out a chunk at a time: the bar is drawn at every row (else it shows the chunk's first row until
+        # the next chunk) and the time left comes from the average rate since the start, not from the last row's.
+        progress = tqdm(
+            total=len(rows), unit="question", file=sys.stderr, disable=len(rows) < 20, mininterval=0, smoothing=0
+        )
         try:
             for row, result, error in answerer.answer(rows):
                 output.write(output_record(row, result, error))
