@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${DOCQA_VENV:-.venv}"
+echo "docqa: setting up $venv (the first time pip downloads torch and the other pinned packages: a few minutes)"
 python3 -m venv "$venv"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 if [[ "${1:-}" == "--dev" ]]; then
