@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from docqa import __version__
 from docqa.errors import DocqaError
 
 COMMAND_MODULES = ("ask", "batch", "status", "evaluate", "squad_metrics", "calibrate")
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="docqa",
         description="Ask questions of the indexed documents, answer question files, evaluate and calibrate the reader.",
     )
+    parser.add_argument("--version", action="version", version=f"docqa {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     commands.required = True
     for module in _command_modules():
@@ -102,7 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m docqa``."""
     try:
         quiet_libraries()
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if not (sys.argv[1:] if argv is None else argv):
+            parser.print_help(sys.stderr)
+            return 2
+        args = parser.parse_args(argv)
     except KeyboardInterrupt:
         print("docqa: interrupted", file=sys.stderr)
         return 130

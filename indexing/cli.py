@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from docqa import __version__
 from docqa.cli import OneLineParser, output_closed, quiet_libraries
 from docqa.errors import DocqaError
 from indexing.files import SUPPORTED_EXTENSIONS
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to index")
+    parser.add_argument("--version", action="version", version=f"docqa {__version__}")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--recreate", action="store_true", help="empty the index before indexing")
     action.add_argument(

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from docqa import __version__
 from docqa.cli import build_parser
 
 pytestmark = pytest.mark.unit
@@ -20,6 +21,15 @@ def test_every_command_is_registered():
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
     assert {"ask", "batch"} <= set(commands)
+
+
+def test_docqa_alone_shows_the_commands_and_both_programs_tell_their_version():
+    result = run_docqa()
+    assert result.returncode == 2 and result.stderr.startswith("usage: docqa [-h] [--version] COMMAND")
+    assert "calibrate" in result.stderr and "Traceback" not in result.stderr
+    for command in (["-m", "docqa"], ["-m", "indexing"]):
+        version = subprocess.run([sys.executable, *command, "--version"], capture_output=True, text=True, cwd=ROOT)
+        assert (version.returncode, version.stdout) == (0, f"docqa {__version__}\n")
 
 
 def test_unknown_option_is_one_line_and_exit_2():
