@@ -92,7 +92,7 @@ def _load_sentence_transformer(model: str, device: str) -> Any:
     path = Path(model).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
-            raise ModelLoadError(model, SETTING, "the directory has no config.json or modules.json")
+            raise ModelLoadError(model, SETTING, "the directory has no config.json or modules.json", local=True)
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -100,9 +100,9 @@ def _load_sentence_transformer(model: str, device: str) -> Any:
         except Exception as error:
             raise ModelLoadError(model, SETTING, first_line(error)) from error
     if path.exists():
-        raise ModelLoadError(model, SETTING, "it is a file, not a model directory")
+        raise ModelLoadError(model, SETTING, "it is a file, not a model directory", local=True)
     if looks_like_path(model):
-        raise ModelLoadError(model, SETTING, "no such directory")
+        raise ModelLoadError(model, SETTING, "no such directory", local=True)
     from sentence_transformers import SentenceTransformer
 
     try:

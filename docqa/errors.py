@@ -70,11 +70,13 @@ class UnreadableFileError(DocqaError):
 class ModelLoadError(DocqaError):
     """A model could not be loaded from the hub or from a local directory."""
 
-    def __init__(self, model: str, setting: str, reason: str) -> None:
-        super().__init__(
-            f"cannot load model {model!r}: {reason}. Set {setting} to a local model directory "
-            "or make the Hugging Face hub reachable."
+    def __init__(self, model: str, setting: str, reason: str, local: bool = False) -> None:
+        hint = (
+            f"Check the path in {setting}: it must be a model directory (or a hub name such as org/model)."
+            if local
+            else f"Set {setting} to a local model directory or make the Hugging Face hub reachable."
         )
+        super().__init__(f"cannot load model {model!r}: {reason}. {hint}")
 
 
 class NotAReaderModelError(DocqaError):

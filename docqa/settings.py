@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         60.0, ge=0, description="How long indexing waits for the cluster to become ready before giving up."
     )
 
+    @field_validator("store", mode="before")
+    @classmethod
+    def _lowercase_store(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("device")
     @classmethod
     def _check_device(cls, value: str) -> str:

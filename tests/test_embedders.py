@@ -296,6 +296,8 @@ def test_unloadable_model_is_one_line_model_load_error(model, reason, monkeypatc
     message = str(info.value)
     assert reason in message and "DOCQA_EMBEDDING_MODEL" in message and model in message
     assert "\n" not in message
+    hub_hint = "make the Hugging Face hub reachable" in message
+    assert hub_hint == model.startswith("someone/"), "a missing local directory is not a hub problem"
 
 
 @pytest.mark.unit

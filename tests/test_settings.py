@@ -98,3 +98,10 @@ def test_a_ca_certificate_needs_https_urls(monkeypatch, tmp_path):
     assert str(error.value).startswith("DOCQA_ES_CA_CERTS: a CA certificate is for https:// URLs, but DOCQA_ES_HOSTS")
     monkeypatch.setenv("DOCQA_ES_HOSTS", "https://es1:9200,https://es2:9200")
     assert get_settings().es_ca_certs == tmp_path / "ca.pem"
+
+
+def test_the_store_name_is_read_whatever_its_case(monkeypatch):
+    monkeypatch.setenv("DOCQA_STORE", " Memory ")
+    assert get_settings().store == "memory"
+    monkeypatch.setenv("DOCQA_STORE", "ElasticSearch")
+    assert get_settings().store == "elasticsearch"

@@ -715,11 +715,13 @@ def _load_from_source(load: Callable[..., Any], name: str, token: str | None) ->
     path = Path(name).expanduser()
     local = path.is_dir()
     if not local and (path.exists() or looks_like_path(name)):
-        raise ModelLoadError(name, SETTING, "no such model directory")
+        raise ModelLoadError(name, SETTING, "no such model directory", local=True)
     kwargs: dict[str, Any] = {"token": token}
     if local:
         if not (path / "config.json").is_file():
-            raise ModelLoadError(name, SETTING, "the directory has no config.json (not a Hugging Face model directory)")
+            raise ModelLoadError(
+                name, SETTING, "the directory has no config.json (not a Hugging Face model directory)", local=True
+            )
         name = str(path)
     else:
         try:
