@@ -3,6 +3,7 @@
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from docqa import __version__
 from docqa.cli import OneLineParser, output_closed, quiet_libraries
@@ -13,6 +14,18 @@ from indexing.files import SUPPORTED_EXTENSIONS
 def program_name() -> str:
     """How the user started the command: ``docqa-index`` (the installed script) or ``python -m indexing``."""
     return "docqa-index" if Path(sys.argv[0]).name == "docqa-index" else "python -m indexing"
+
+
+def _after_interrupt(args: argparse.Namespace, indexer: Any) -> str:
+    """What an interrupted run left in the index, and what to run next."""
+    if not getattr(args, "recreate", False):
+        return "run the command again to finish (finished files are kept)"
+    if indexer is not None and indexer.emptied:
+        return (
+            "--recreate had emptied the index, which now holds only the files finished since; run the command again "
+            "without --recreate to index the rest"
+        )
+    return "nothing was written and the index was left as it was (--recreate empties it only before the first write)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     :returns: 0 when every file given is in the index (indexed or unchanged) or at least one file was indexed,
         1 when nothing could be indexed or a model or store failed, 2 for a wrong command line or path.
     """
+    args, indexer = None, None
     try:
         quiet_libraries()
         args = build_parser().parse_args(argv)
@@ -69,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"indexing: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("indexing: interrupted; run the command again to finish (finished files are kept)", file=sys.stderr)
+        print(f"indexing: interrupted; {_after_interrupt(args, indexer)}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return output_closed()

@@ -82,6 +82,8 @@ class Indexer:
         self._pipeline: Pipeline | None = None
         self._ready = False
         self._recreate_pending = False
+        #: whether this run's ``recreate`` has emptied the index (it waits for the first file with passages)
+        self.emptied = False
 
     @property
     def pipeline(self) -> Pipeline:
@@ -139,7 +141,7 @@ class Indexer:
 
                 wait_until_ready(self.store)
             # emptied before the first file with something to write: a run that indexes nothing leaves the index
-            self._recreate_pending = recreate
+            self._recreate_pending, self.emptied = recreate, False
             files = discovery.files
             show = progress if progress is not None else (sys.stderr.isatty() and len(files) > self.batch_size)
             with tqdm(total=len(files), unit="file", file=sys.stderr, disable=not show, desc="indexing") as bar:
@@ -241,7 +243,7 @@ class Indexer:
             return
         if self._recreate_pending:
             self._recreate()
-            self._recreate_pending = False
+            self._recreate_pending, self.emptied = False, True
         self._warm_up()
         passages, written, failed = self._convert(todo)
         summary.passages_written += written

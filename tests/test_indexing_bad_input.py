@@ -327,3 +327,36 @@ def test_recreate_with_nothing_to_index_leaves_the_index_as_it_was(tmp_path, mon
     again = indexer.run([folder], recreate=True, progress=False)
     assert again.files_indexed == 1 and not again.not_recreated
     assert {doc.meta["file_name"] for doc in indexer.store.filter_documents()} == {"ferry.txt"}
+
+
+@pytest.mark.parametrize("moment", ["before the first write", "after emptying"])
+def test_an_interrupted_recreate_says_what_the_index_holds(tmp_path, monkeypatch, capsys, moment):
+    from indexing.cli import main
+
+    for name, value in _env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    kept = Document(content="an earlier passage", embedding=[1.0] * 384, meta={"file_path": "/earlier.txt"})
+    Indexer(PIPELINE).store.write_documents([kept])
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if moment == "after emptying":
+        monkeypatch.setattr(Indexer, "_convert", interrupted)
+    else:
+        monkeypatch.setattr("indexing.run.unreadable_reason", interrupted)
+    assert main([str(folder), "--recreate", "--pipeline", str(PIPELINE)]) == 130
+    message = capsys.readouterr().err.strip()
+    stored = [doc.id for doc in Indexer(PIPELINE).store.filter_documents()]
+    if moment == "after emptying":
+        assert stored == []
+        assert message == (
+            "indexing: interrupted; --recreate had emptied the index, which now holds only the files finished since; "
+            "run the command again without --recreate to index the rest"
+        )
+    else:
+        assert stored == [kept.id]
+        assert message.startswith("indexing: interrupted; nothing was written and the index was left as it was")
