@@ -48,10 +48,30 @@ class IndexSummary:
             text += f"{self.files_removed} gone from disk (passages removed), "
         text += f"{len(self.skipped)} skipped"
         if self.skipped:
-            text += ": " + "; ".join(f"{path} ({reason})" for path, reason in self.skipped.items())
+            text += ": " + _skipped_list(self.skipped)
         if self.not_recreated:
             text += "; nothing could be indexed, so the index was left as it was (not recreated)"
         return f"{text}; {self.seconds:.1f} s"
+
+
+#: Past this many skipped files, the summary groups them by reason and names a few of each.
+SKIPPED_LISTED = 10
+_NAMED_PER_REASON = 3
+
+
+def _skipped_list(skipped: dict[str, str]) -> str:
+    """``path (reason); ...``, or, for many files (a folder full of images), ``reason (N): a, b, c and M more; ...``."""
+    if len(skipped) <= SKIPPED_LISTED:
+        return "; ".join(f"{path} ({reason})" for path, reason in skipped.items())
+    by_reason: dict[str, list[str]] = {}
+    for path, reason in skipped.items():
+        by_reason.setdefault(reason, []).append(path)
+    groups = []
+    for reason, paths in by_reason.items():
+        named = ", ".join(paths[:_NAMED_PER_REASON])
+        more = f" and {len(paths) - _NAMED_PER_REASON} more" if len(paths) > _NAMED_PER_REASON else ""
+        groups.append(f"{reason} ({len(paths)}): {named}{more}")
+    return "; ".join(groups)
 
 
 def _counted(number: int, noun: str) -> str:

@@ -306,6 +306,12 @@ def test_summary_line_counts_in_words():
         "indexed 2 files (7 passages written), 1 unchanged, 2 gone from disk (passages removed), 1 skipped: "
         "/a.png (unsupported); 0.0 s"
     ), "the list after the colon is the skipped files, not the removed ones"
+    images = {f"/pics/{n}.png": "unsupported file type .png" for n in range(12)}
+    crowded = IndexSummary(files_unchanged=3, skipped={**images, "/a.txt": "empty file"})
+    assert crowded.line() == (
+        "indexed 0 files (0 passages written), 3 unchanged, 13 skipped: unsupported file type .png (12): /pics/0.png, "
+        "/pics/1.png, /pics/2.png and 9 more; empty file (1): /a.txt; 0.0 s"
+    )
 
 
 @pytest.mark.slow
