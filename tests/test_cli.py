@@ -147,6 +147,8 @@ def test_batch_output_that_cannot_be_written_is_refused_before_any_work(tmp_path
     mismatch = run_docqa("batch", str(questions), "--out", str(tmp_path / "a.jsonl"), "--format", "csv")
     assert mismatch.returncode == 2
     assert mismatch.stderr.startswith(f"docqa: --format csv does not match --out {tmp_path / 'a.jsonl'}")
+    folder = run_docqa("batch", str(questions), "--out", str(tmp_path))
+    assert folder.returncode == 2 and folder.stderr.startswith(f"docqa: --out {tmp_path} is a folder;"), folder.stderr
 
 
 def test_ctrl_c_while_the_libraries_load_is_one_line(tmp_path):

@@ -30,12 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Answer every row, streaming results; exit 1 when some rows failed, 0 when all worked."""
+    if args.out:
+        check_output_path(args.out, args.questions)
     fmt = output_format(args.out, args.format)
     if args.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")
     rows = read_questions(args.questions)
-    if args.out:
-        check_output_path(args.out, args.questions)
     answerer = BatchAnswerer(args.pipeline, chunk_size=args.chunk_size, within=args.within)
     answerer.check_index()
     started = time.perf_counter()
