@@ -206,7 +206,8 @@ def test_bad_questions(qa):
 def test_a_question_too_long_is_refused_before_any_model_loads(indexed, tmp_path, monkeypatch):
     for name in ("DOCQA_STORE", "DOCQA_STORE_PATH", "DOCQA_READER_MODEL", "DOCQA_DEVICE"):
         monkeypatch.setenv(name, indexed[name])
-    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", str(tmp_path / "not-loaded"))
+    # the index's model by name (its passages record it), in a folder that is not there: loading it would fail
+    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", str(tmp_path / "gone" / Path(indexed["DOCQA_EMBEDDING_MODEL"]).name))
     service = QuestionAnswering()
     with pytest.raises(QuestionTooLongError):
         service.ask("why " * 200)
