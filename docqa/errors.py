@@ -33,17 +33,21 @@ class NoDocumentsFoundError(DocqaError):
 
     exit_code = 2
 
-    def __init__(self, paths: list[str], supported: list[str], files_removed: int = 0) -> None:
+    def __init__(self, paths: list[str], supported: list[str], files_removed: int = 0, folders: bool = True) -> None:
         self.paths, self.supported, self.files_removed = list(paths), list(supported), files_removed
+        self.folders = folders
         gone = (
             f" The passages of {files_removed} file{'s' * (files_removed != 1)} no longer there were removed."
             if files_removed
             else ""
         )
-        super().__init__(
-            f"no supported files found in {', '.join(paths)} (supported: {', '.join(supported)}). "
-            f"Point the command at a folder with such files.{gone}"
-        )
+        if folders:
+            problem = f"no supported files found in {', '.join(paths)}"
+            hint = "Point the command at a folder with such files."
+        else:
+            problem = f"{', '.join(paths)}: not a type of file docqa reads"
+            hint = "Convert it to one of these, or give another file."
+        super().__init__(f"{problem} (supported: {', '.join(supported)}). {hint}{gone}")
 
 
 class NothingIndexedError(DocqaError):

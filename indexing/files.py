@@ -2,6 +2,7 @@
 
 import codecs
 import io
+import os
 import unicodedata
 import zipfile
 import zlib
@@ -74,9 +75,14 @@ def discover_files(paths: list[str | Path]) -> Discovery:
     for raw in nonempty_paths(paths):
         path = Path(raw).expanduser()
         if not path.exists():
+            if path.is_symlink():
+                raise InputPathError(str(raw), f"is a link to {os.readlink(path)}, which does not exist")
             raise InputPathError(str(raw))
         if path.is_dir():
-            candidates = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
+            entries = sorted(p for p in path.rglob("*") if not _hidden(p.relative_to(path)))
+            candidates = [p for p in entries if p.is_file()]
+            for link in (p for p in entries if p.is_symlink() and not p.exists()):
+                discovery.skipped[link.absolute()] = f"a link to {os.readlink(link)}, which does not exist"
         else:
             candidates = [path]
         for candidate in candidates:
@@ -89,7 +95,8 @@ def discover_files(paths: list[str | Path]) -> Discovery:
             else:
                 discovery.skipped[resolved] = f"unsupported file type {resolved.suffix or '(no extension)'!r}"
     if not discovery.files:
-        raise NoDocumentsFoundError([str(p) for p in paths], list(SUPPORTED_EXTENSIONS))
+        folders = any(Path(p).expanduser().is_dir() for p in paths)
+        raise NoDocumentsFoundError([str(p) for p in paths], list(SUPPORTED_EXTENSIONS), folders=folders)
     return discovery
 
 

@@ -152,7 +152,7 @@ class Indexer:
             removed = self._remove_gone_from_folders(paths)
             if not removed:
                 raise
-            raise NoDocumentsFoundError(error.paths, error.supported, files_removed=removed) from error
+            raise NoDocumentsFoundError(error.paths, error.supported, removed, error.folders) from error
         summary = IndexSummary(skipped={str(path): reason for path, reason in discovery.skipped.items()})
         with store_errors(self.settings):
             self._pipeline = self._pipeline or load_pipeline(self.pipeline_path)

@@ -192,6 +192,30 @@ def test_missing_path_is_one_line_and_exit_2(tmp_path):
 
 
 @pytest.mark.unit
+def test_broken_links_and_a_lone_unsupported_file_are_named_for_what_they_are(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ok.md").write_text("# Ferry\n\nThe ferry leaves at noon.\n", encoding="utf-8")
+    (folder / "gone.txt").symlink_to(tmp_path / "moved-away.txt")
+    (tmp_path / "diagram.png").write_bytes(b"\x89PNG")
+    (tmp_path / "alone.txt").symlink_to(tmp_path / "nowhere.txt")
+
+    discovery = discover_files([folder])
+    assert discovery.files == [(folder / "ok.md").resolve()]
+    assert discovery.skipped == {folder / "gone.txt": f"a link to {tmp_path / 'moved-away.txt'}, which does not exist"}
+
+    result = _run_cli(str(tmp_path / "alone.txt"), **_env(tmp_path))
+    assert result.returncode == 2
+    assert _one_line(result.stderr) == (
+        f"indexing: {tmp_path / 'alone.txt'}: is a link to {tmp_path / 'nowhere.txt'}, which does not exist. "
+        "Check the path and try again."
+    )
+    with pytest.raises(NoDocumentsFoundError) as error:
+        discover_files([tmp_path / "diagram.png"])
+    assert str(error.value).startswith(f"{tmp_path / 'diagram.png'}: not a type of file docqa reads (supported: .txt")
+
+
+@pytest.mark.unit
 def test_empty_folder_is_one_line_and_exit_2(tmp_path):
     (tmp_path / "docs").mkdir()
     result = _run_cli(str(tmp_path / "docs"), **_env(tmp_path))
