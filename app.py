@@ -175,7 +175,8 @@ def ask_tab() -> None:
         with st.expander(f"{len(result.documents)} passages searched"):
             for document in result.documents:
                 score = f"{document.score:.3f}" if document.score is not None else "—"
-                st.text(f"{score}  {document.source}")
+                page = f", page {document.page}" if document.page is not None else ""
+                st.text(f"{score}  {document.source}{page}")
 
 
 def question_file_tab() -> None:

@@ -36,6 +36,7 @@ class RetrievedPassage:
 
     source: str | None
     score: float | None
+    page: int | None = None
 
 
 @dataclass
@@ -85,7 +86,7 @@ def result_from_answers(
         no_answer=no_answer,
         no_answer_score=no_answer_entry.score if no_answer_entry is not None else None,
         answers=spans,
-        documents=[RetrievedPassage(source=_source(d), score=d.score) for d in documents],
+        documents=[RetrievedPassage(_source(d), d.score, d.meta.get("page_number")) for d in documents],
     )
 
 

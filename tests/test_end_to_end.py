@@ -80,6 +80,7 @@ def test_ask_json_has_the_documented_shape(indexed):
     output = json.loads(result.stdout)
     assert set(output) == {"query", "no_answer", "no_answer_score", "answers", "documents"}
     assert output["documents"][0]["source"].endswith("farrow_point_lighthouse.txt")
+    assert all(set(d) == {"source", "score", "page"} for d in output["documents"])
     scores = [d["score"] for d in output["documents"]]
     assert scores == sorted(scores, reverse=True)
     assert 0.0 <= output["no_answer_score"] <= 1.0
@@ -108,6 +109,9 @@ def test_pdf_answers_carry_page_numbers(qa):
     result = qa.ask("Which apple variety is planted most?", top_k=10)
     pdf_answers = [a for a in result.answers if a.source.endswith(".pdf")]
     assert pdf_answers and all(a.page in (1, 2) for a in pdf_answers)
+    pdf_pages = [d.page for d in result.documents if d.source.endswith(".pdf")]
+    assert pdf_pages and set(pdf_pages) <= {1, 2}, "searched passages carry their page"
+    assert all(d.page is None for d in result.documents if not d.source.endswith(".pdf"))
 
 
 def test_no_answer_threshold_from_the_yaml_decides(qa, indexed, tmp_path):
