@@ -30,7 +30,10 @@ def embedding_model_name(model: str | None) -> str:
         from docqa.settings import get_settings
 
         model = get_settings().embedding_model
-    return re.split(r"[/\\]", str(model).rstrip("/\\"))[-1] or str(model)
+    parts = re.split(r"[/\\]", str(model).rstrip("/\\"))
+    if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
+        return parts[-3].split("--")[-1]  # a folder of the Hugging Face cache: models--org--name/snapshots/<hash>
+    return parts[-1] or str(model)
 
 
 def first_line(error: BaseException) -> str:

@@ -376,3 +376,20 @@ def test_real_model_precision_stays_close_to_plain_fp32(precision):
         embedding_backend.resolve_precision(precision, "cpu")
     ]
     assert cosine.min() >= floor, f"lowest cosine to fp32: {cosine.min():.4f}"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "model",
+    [
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "/models/all-MiniLM-L6-v2/",
+        "C:\\models\\all-MiniLM-L6-v2",
+        "/root/.cache/huggingface/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/8b3219a92973c328a8e2",
+        "all-MiniLM-L6-v2",
+    ],
+)
+def test_a_model_has_one_name_however_it_is_given(model):
+    from docqa.model_sources import embedding_model_name
+
+    assert embedding_model_name(model) == "all-MiniLM-L6-v2"
