@@ -28,7 +28,13 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils import Secret, deserialize_secrets_inplace
 from haystack_integrations.document_stores.elasticsearch import ElasticsearchDocumentStore
 
-from docqa.errors import DocqaError, DocumentWriteError, EmbeddingDimensionError, StoreUnavailableError
+from docqa.errors import (
+    DocqaError,
+    DocumentWriteError,
+    EmbeddingDimensionError,
+    IndexMappingError,
+    StoreUnavailableError,
+)
 from docqa.settings import Settings, get_settings
 
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -687,6 +693,8 @@ def check_embedding_dimension(store: DocqaElasticsearchStore, model_dim: int) ->
     and sets the dimension of an existing empty index created without one.
 
     :raises EmbeddingDimensionError: when the index holds vectors of another dimension.
+    :raises IndexMappingError: when the index holds passages but maps ``embedding`` or ``file_path`` with other types
+        (an empty one is created again).
     """
     if store.embedding_dim is None:
         store.embedding_dim = model_dim
@@ -695,8 +703,15 @@ def check_embedding_dimension(store: DocqaElasticsearchStore, model_dim: int) ->
     properties = next(iter(mapping.body.values()))["mappings"].get("properties", {})
     embedding = properties.get("embedding", {})
     dims = embedding.get("dims")
-    if dims is None and client.count(index=store.index)["count"] == 0:
+    wrong = [
+        f"{field} as {kind}, not {expected}"
+        for field, expected in (("embedding", "dense_vector"), ("file_path", "keyword"))
+        if (kind := properties.get(field, {}).get("type", expected)) != expected
+    ]
+    if (dims is None or wrong) and client.count(index=store.index)["count"] == 0:
         recreate_index(store, model_dim)
+    elif wrong:
+        raise IndexMappingError(store.where, " and ".join(wrong))
     elif dims is not None and dims != model_dim:
         raise EmbeddingDimensionError(store.where, int(dims), model_dim)
 

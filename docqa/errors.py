@@ -135,6 +135,17 @@ class EmptyIndexError(DocqaError):
         super().__init__(f"the {where} is empty. Index your documents first: python -m indexing PATH")
 
 
+class IndexMappingError(DocqaError):
+    """An existing Elasticsearch index maps docqa's fields with types docqa cannot work with."""
+
+    def __init__(self, where: str, problems: str) -> None:
+        super().__init__(
+            f"{where} maps {problems} (an index made by another tool, or by a write before docqa created it), so "
+            "docqa cannot find a file's passages or their vectors in it. Re-index with --recreate, or set "
+            "DOCQA_ES_INDEX to another index."
+        )
+
+
 class EmbeddingModelMismatchError(DocqaError):
     """The passages were embedded by another model than the one that would embed the question."""
 

@@ -24,6 +24,7 @@ from docqa.components.dense_retriever import DenseRetriever
 from docqa.elasticsearch_store import (
     DocqaElasticsearchStore,
     _batches,
+    check_embedding_dimension,
     elasticsearch_store_from_settings,
     translate_es_errors,
     wait_until_ready,
@@ -33,6 +34,7 @@ from docqa.errors import (
     EmbeddingDimensionError,
     EmbeddingModelMismatchError,
     EmptyIndexError,
+    IndexMappingError,
     StoreUnavailableError,
     UsageError,
 )
@@ -183,6 +185,12 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             return self._send(200, {"_scroll_id": "s1", "_shards": SHARDS, "hits": page})
         if self.command == "HEAD":
             return self._send(200 if server.index_exists else 404, {})
+        if path.endswith("/_mapping"):
+            return self._send(200, {"test-index": {"mappings": server.mapping}})
+        if self.command == "DELETE" and path == "/test-index":
+            server.index_exists, server.deleted = False, server.deleted + 1
+            server.stored.clear()
+            return self._send(200, {"acknowledged": True})
         if self.command == "PUT" and server.created_elsewhere:
             error = {"type": "resource_already_exists_exception", "reason": "index already exists"}
             return self._send(400, {"error": {**error, "root_cause": [error]}, "status": 400})
@@ -251,6 +259,8 @@ def fake_es():
     server.refresh_forbidden = False
     server.knn_bodies = []
     server.scan_bodies = []
+    server.mapping = {}
+    server.deleted = 0
     server.stored_dims = None
     server.item_result = lambda doc_id, source: (201, None)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -626,6 +636,27 @@ def test_the_models_that_embedded_the_passages_are_listed_by_an_aggregation(fake
     with pytest.raises(EmbeddingModelMismatchError, match="indexed with the embedding model other-minilm, but"):
         check_embedding_model(store, "sentence-transformers/all-MiniLM-L6-v2", es_settings(fake_es.url))
     assert not fake_es.scan_bodies, "no passage is fetched"
+
+
+TEXT_FILE_PATH = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
+
+
+def test_an_index_mapping_file_paths_as_text_is_refused_or_made_again_when_empty(fake_es):
+    fake_es.index_exists = True
+    fake_es.mapping = {"properties": {"embedding": {"type": "dense_vector", "dims": 8}, "file_path": TEXT_FILE_PATH}}
+    fake_es.stored = {"p1": {"content": "x", "file_path": "/docs/a.txt"}}
+    store = make_store(fake_es.url)
+    with pytest.raises(IndexMappingError) as caught:
+        check_embedding_dimension(store, 8)
+    assert str(caught.value).startswith(
+        f"Elasticsearch index 'test-index' at {fake_es.url} maps file_path as text, not keyword (an index made by"
+    )
+    assert "Re-index with --recreate" in str(caught.value) and fake_es.deleted == 0
+
+    fake_es.stored.clear()
+    check_embedding_dimension(store, 8)
+    assert fake_es.deleted == 1
+    assert fake_es.created[-1]["mappings"]["properties"]["embedding"]["dims"] == 8
 
 
 def test_duplicate_policies(fake_es):
