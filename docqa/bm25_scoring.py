@@ -1,8 +1,11 @@
-"""BM25 scores of every passage at once, equal to the last bit to Haystack's ``InMemoryDocumentStore``.
+"""BM25 scores of every passage at once, equal to the last bit to those Haystack's ``InMemoryDocumentStore`` scoring
+functions compute from the same statistics.
 
 Haystack scores a keyword query in Python, passage by passage and term by term (1.2 s per query at 100k passages);
 :class:`BM25Index` computes the same sums with numpy over the passages that contain each query term, in the same
 order and with the same floating-point operations, so the scores, and the order of equal scores, are identical.
+(A store that Haystack filled itself keeps its average passage length as a running mean, which can differ from
+this store's exact mean in the last bits.)
 """
 
 import math

@@ -320,6 +320,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         self._dim: int | None = None
         self._matrix_cache: tuple[list[str], dict[str, int], np.ndarray, np.ndarray] | None = None
         self._file_index: tuple[list[Document], dict[Any, list[int]]] | None = None
+        self._models: set[str] | None = None
         self._bm25_ready = False
         self._bm25_index: BM25Index | None = None
         self._local_bm25_attr = {}
@@ -347,12 +348,14 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
             self._dim = matrix.shape[1]
         self._matrix_cache = None
         self._file_index = None
+        self._models = None
 
     def _apply_delete(self, ids: Iterable[str]) -> None:
         for doc_id in ids:
             self._remove(doc_id)
         self._matrix_cache = None
         self._file_index = None
+        self._models = None
 
     def _remove(self, doc_id: str) -> None:
         if self._local_storage.pop(doc_id, None) is None:
@@ -724,7 +727,10 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
             documents = list(self._local_storage.values())
             by_file: dict[Any, list[int]] = {}
             for position, doc in enumerate(documents):
-                by_file.setdefault(doc.meta.get("file_path"), []).append(position)
+                try:
+                    by_file.setdefault(doc.meta.get("file_path"), []).append(position)
+                except TypeError:  # a list or dict: never equal to the string paths asked for
+                    continue
             self._file_index = (documents, by_file)
         documents, by_file = self._file_index
         positions = [position for path in dict.fromkeys(file_paths) for position in by_file.get(path, ())]
@@ -753,7 +759,11 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         """The names of the models that embedded the stored passages (``meta["embedding_model"]``, where recorded)."""
         with self._mutex:
             self._refresh()
-            return {str(name) for doc in self._local_storage.values() if (name := doc.meta.get("embedding_model"))}
+            if self._models is None:
+                self._models = {
+                    str(name) for doc in self._local_storage.values() if (name := doc.meta.get("embedding_model"))
+                }
+            return set(self._models)
 
     def filter_passages(self, filters: dict[str, Any] | None = None) -> list[Document]:
         """
@@ -839,18 +849,17 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         """
         if not query:
             raise ValueError("Query should be a non-empty string")
-        content_filter = {"field": "content", "operator": "!=", "value": None}
-        if filters:
-            if "operator" not in filters:
-                raise ValueError(
-                    "Invalid filter syntax. See https://docs.haystack.deepset.ai/docs/metadata-filtering for details."
-                )
-            filters = {"operator": "AND", "conditions": [content_filter, filters]}
+        if filters and "operator" not in filters:
+            raise ValueError(
+                "Invalid filter syntax. See https://docs.haystack.deepset.ai/docs/metadata-filtering for details."
+            )
         with self._mutex:
             self._refresh()
             index = self._bm25()
             if filters:
-                rows = np.fromiter((index.rows[doc.id] for doc in self._matching(filters)), dtype=np.int64)
+                # Haystack adds "content != None": the passages without content are those the index does not hold
+                matching = (index.rows.get(doc.id) for doc in self._matching(filters))
+                rows = np.fromiter((row for row in matching if row is not None), dtype=np.int64)
             else:
                 rows = np.arange(len(index.ids))
             if not rows.size:

@@ -18,22 +18,44 @@ def looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~", "\\")) or name.count("/") > 1 or Path(name).drive != ""
 
 
-def embedding_model_name(model: str | None) -> str:
-    """
-    The short name of an embedding model, as passages record it (``meta["embedding_model"]``): the last part of its
-    hub name or directory, so that ``sentence-transformers/all-MiniLM-L6-v2`` and a local copy in
-    ``/models/all-MiniLM-L6-v2`` are the same model.
+# Last parts of a model folder that say nothing about which model it holds.
+_GENERIC_MODEL_FOLDER = re.compile(
+    r"model|models|onnx|openvino|pytorch|weights|main|default|final|best|latest|output|outputs|v?\d+|"
+    r"checkpoint-?\d*|[0-9a-f]{40}",
+    re.IGNORECASE,
+)
 
-    :param model: hub name or local directory; None reads ``DOCQA_EMBEDDING_MODEL``.
-    """
+
+def embedding_model(model: str | None) -> str:
+    """The embedding model as configured (``DOCQA_EMBEDDING_MODEL`` when None), as passages record it."""
     if model is None:
         from docqa.settings import get_settings
 
         model = get_settings().embedding_model
-    parts = re.split(r"[/\\]", str(model).rstrip("/\\"))
+    return str(model)
+
+
+def embedding_model_name(model: str | None) -> str | None:
+    """
+    Which embedding model ``model`` is, by name: the last part of its hub name or folder, in lower case, so that
+    ``sentence-transformers/all-MiniLM-L6-v2``, a copy in ``/models/all-MiniLM-L6-v2`` and a Hugging Face cache
+    folder ``models--sentence-transformers--all-MiniLM-L6-v2/snapshots/<hash>`` are the same model.
+
+    :param model: hub name or local directory; None reads ``DOCQA_EMBEDDING_MODEL``.
+    :returns: the name, or None when the folder's name does not tell (``.../model``, ``checkpoint-500``, ...).
+    """
+    parts = re.split(r"[/\\]", embedding_model(model).rstrip("/\\"))
     if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
-        return parts[-3].split("--")[-1]  # a folder of the Hugging Face cache: models--org--name/snapshots/<hash>
-    return parts[-1] or str(model)
+        return parts[-3].split("--")[-1].lower()
+    name = parts[-1]
+    return None if not name or _GENERIC_MODEL_FOLDER.fullmatch(name) else name.lower()
+
+
+def different_embedding_models(recorded: str, model: str | None) -> bool:
+    """Whether the model passages recorded and ``model`` are different models by name (False when a name does not
+    tell: a generic folder name, or passages indexed before models were recorded)."""
+    ours, theirs = embedding_model_name(model), embedding_model_name(recorded) if recorded else None
+    return ours is not None and theirs is not None and ours != theirs
 
 
 def first_line(error: BaseException) -> str:

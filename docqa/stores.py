@@ -107,18 +107,18 @@ def check_embedding_model(store: Any, model: str | None, settings: Settings | No
 
     :param store: the document store; one without ``embedding_models()`` is not checked.
     :param model: the question embedder's model (hub name or directory); None reads ``DOCQA_EMBEDDING_MODEL``.
-    :raises docqa.errors.EmbeddingModelMismatchError: when a stored passage records another model.
+    :raises docqa.errors.EmbeddingModelMismatchError: when stored passages record a model of another name (see
+        :func:`docqa.model_sources.different_embedding_models`).
     """
     from docqa.errors import EmbeddingModelMismatchError
-    from docqa.model_sources import embedding_model_name
+    from docqa.model_sources import different_embedding_models, embedding_model, embedding_model_name
 
     listing = getattr(store, "embedding_models", None)
-    if not callable(listing):
+    if not callable(listing) or embedding_model_name(model) is None:
         return
-    name = embedding_model_name(model)
-    others = sorted(listing() - {name})
+    others = sorted(recorded for recorded in listing() if different_embedding_models(recorded, model))
     if others:
-        raise EmbeddingModelMismatchError(describe_store(settings), others, name)
+        raise EmbeddingModelMismatchError(describe_store(settings), others, embedding_model(model))
 
 
 def files_filter(files: list[str]) -> dict[str, Any]:

