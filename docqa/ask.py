@@ -90,15 +90,20 @@ def result_from_answers(
     )
 
 
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """``start:end`` of ``text`` without the white space at either end (empty when it holds only white space)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def _answer(span: ExtractedAnswer) -> Answer | None:
     """The reader's span without the white space around it (a token's offsets may take a line break along); None
     when nothing else is left."""
     context = span.document.content or ""  # type: ignore[union-attr]
-    start, end = span.document_offset.start, span.document_offset.end  # type: ignore[union-attr]
-    while start < end and context[start].isspace():
-        start += 1
-    while end > start and context[end - 1].isspace():
-        end -= 1
+    start, end = trimmed(context, span.document_offset.start, span.document_offset.end)  # type: ignore[union-attr]
     if start == end:
         return None
     return Answer(

@@ -149,7 +149,8 @@ def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
             continue
         given = record.get("id") if isinstance(record, dict) else None
         if given is not None and (not isinstance(given, (str, int)) or isinstance(given, bool)):
-            raise DatasetError(name, f"line {number}: 'id' must be a string or a whole number, not {given!r}")
+            rows.append((number, None, "", f"line {number}: 'id' must be a string or a whole number, not {given!r}"))
+            continue
         row_id = None if given is None or str(given).strip() == "" else str(given)
         if not isinstance(record, dict) or not isinstance(record.get("question"), str):
             rows.append((number, row_id, "", f"line {number} has no string field 'question'"))

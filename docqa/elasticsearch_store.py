@@ -486,10 +486,7 @@ def _hosts_of(store_or_settings: Any) -> str:
 
 
 def _where_of(store_or_settings: Any) -> str:
-    if isinstance(store_or_settings, DocqaElasticsearchStore):
-        return store_or_settings.where
-    settings = store_or_settings if isinstance(store_or_settings, Settings) else get_settings()
-    return f"Elasticsearch index {settings.es_index!r} at {', '.join(settings.es_host_list)}"
+    return _as_store(store_or_settings).where
 
 
 _DIMENSION_MISMATCH = re.compile(r"different number of dimensions \[(\d+)\] than the document vectors \[(\d+)\]")

@@ -28,6 +28,7 @@ from typing import Any
 
 from haystack import Document, ExtractedAnswer
 
+from docqa.ask import trimmed
 from docqa.components.reader import ExtractiveReader
 from docqa.errors import DocqaError, EmptyQuestionError, QuestionTooLongError
 
@@ -288,7 +289,7 @@ def _results(
             start, end = answer.document_offset.start, answer.document_offset.end
             if words is not None:
                 start, end = words.widen(context, *_whole_characters(context, start, end))
-            start, end = _trimmed(context, *_whole_characters(context, start, end))
+            start, end = trimmed(context, *_whole_characters(context, start, end))
             if start < end and (start, end) not in seen:
                 seen.add((start, end))
                 results.append(
@@ -327,14 +328,6 @@ def _whole_characters(context: str, start: int, end: int) -> tuple[int, int]:
         start -= 1
     while 0 < end < len(context) and (_joins_previous(context[end]) or context[end - 1] == _ZERO_WIDTH_JOINER):
         end += 1
-    return start, end
-
-
-def _trimmed(context: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and context[start].isspace():
-        start += 1
-    while end > start and context[end - 1].isspace():
-        end -= 1
     return start, end
 
 

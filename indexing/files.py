@@ -61,6 +61,10 @@ class Discovery:
     skipped: dict[Path, str] = field(default_factory=dict)
 
 
+#: The reason a link whose target is gone is skipped for (one text, so that many of them make one group).
+BROKEN_LINK = "a link whose target does not exist"
+
+
 def discover_files(paths: list[str | Path]) -> Discovery:
     """
     Expand files and folders (recursively, hidden entries left out) into the files to index.
@@ -82,7 +86,7 @@ def discover_files(paths: list[str | Path]) -> Discovery:
             entries = sorted(p for p in path.rglob("*") if not _hidden(p.relative_to(path)))
             candidates = [p for p in entries if p.is_file()]
             for link in (p for p in entries if p.is_symlink() and not p.exists()):
-                discovery.skipped[link.absolute()] = f"a link to {os.readlink(link)}, which does not exist"
+                discovery.skipped[link.absolute()] = BROKEN_LINK
         else:
             candidates = [path]
         for candidate in candidates:

@@ -262,8 +262,9 @@ class Indexer:
         if not todo:
             return
         if self._recreate_pending:
+            self.emptied = True  # an interruption inside _recreate may already have emptied it
             self._recreate()
-            self._recreate_pending, self.emptied = False, True
+            self._recreate_pending = False
         self._warm_up()
         passages, written, failed = self._convert(todo)
         summary.passages_written += written

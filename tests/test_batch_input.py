@@ -87,7 +87,10 @@ def test_bad_question_files_are_one_line_errors(tmp_path, name, content, message
 
 def test_unreadable_jsonl_lines_become_failed_rows_when_others_are_questions(tmp_path):
     path = tmp_path / "q.jsonl"
-    path.write_text('{"question": "Who?"}\n{broken\n\n{"id": "x", "q": "typo"}\n["What?"]\n{"question": "Why?"}\n')
+    path.write_text(
+        '{"question": "Who?"}\n{broken\n\n{"id": "x", "q": "typo"}\n["What?"]\n{"question": "Why?"}\n'
+        '{"question": "How?", "id": [7]}\n'
+    )
     rows = read_questions(path)
     assert [(row.id, row.question, row.problem) for row in rows] == [
         ("1", "Who?", ""),
@@ -95,6 +98,7 @@ def test_unreadable_jsonl_lines_become_failed_rows_when_others_are_questions(tmp
         ("x", "", "line 4 has no string field 'question'"),
         ("5", "", "line 5 has no string field 'question'"),
         ("6", "Why?", ""),
+        ("7", "", "line 7: 'id' must be a string or a whole number, not [7]"),
     ]
 
 

@@ -202,7 +202,7 @@ def test_broken_links_and_a_lone_unsupported_file_are_named_for_what_they_are(tm
 
     discovery = discover_files([folder])
     assert discovery.files == [(folder / "ok.md").resolve()]
-    assert discovery.skipped == {folder / "gone.txt": f"a link to {tmp_path / 'moved-away.txt'}, which does not exist"}
+    assert discovery.skipped == {folder / "gone.txt": "a link whose target does not exist"}
 
     result = _run_cli(str(tmp_path / "alone.txt"), **_env(tmp_path))
     assert result.returncode == 2
