@@ -47,6 +47,18 @@ def count_passages(settings: Settings | None = None) -> int:
         return document_store_from_settings(settings).count_documents()
 
 
+def indexed_models(settings: Settings | None = None) -> list[str]:
+    """
+    The embedding models the configured store's passages record (``meta["embedding_model"]``), sorted.
+
+    :raises docqa.errors.StoreUnavailableError: when Elasticsearch cannot be reached.
+    """
+    settings = settings or get_settings()
+    with store_errors(settings):
+        listing = getattr(document_store_from_settings(settings), "embedding_models", None)
+        return sorted(listing()) if callable(listing) else []
+
+
 def indexed_files(settings: Settings | None = None) -> list[str]:
     """
     The paths of the files the configured store holds passages of, sorted.

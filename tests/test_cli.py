@@ -93,6 +93,14 @@ def test_status_names_the_store_its_contents_and_the_models(tmp_path):
     missing_gpu = run_docqa("status", env={**env, "DOCQA_DEVICE": "cuda:99"})
     assert missing_gpu.returncode == 0, missing_gpu.stderr
     assert all("device 'cuda:99'" in line for line in missing_gpu.stdout.splitlines()[1:])
+    EmbeddedDocumentStore(path=str(store)).write_documents(
+        [Document(content="embedded", meta={"file_path": "/docs/2.txt", "embedding_model": "/models/minilm"})]
+    )
+    recorded = run_docqa("status", env=env)
+    assert recorded.stdout.splitlines()[:2] == [
+        f"store: embedded store at {store}: 4 passages from 3 files",
+        "passages embedded with: /models/minilm",
+    ]
     empty = run_docqa("status", env={**env, "DOCQA_STORE_PATH": str(tmp_path / "none")})
     assert empty.stdout.splitlines()[0] == f"store: embedded store at {tmp_path / 'none'}: 0 passages from 0 files"
     assert not (tmp_path / "none").exists(), "status creates nothing"

@@ -4,7 +4,7 @@ import argparse
 
 from docqa.pipelines import QUERY_PIPELINE, describe_models, load_query_pipeline
 from docqa.settings import get_settings
-from docqa.stores import count_passages, describe_store, indexed_files
+from docqa.stores import count_passages, describe_store, indexed_files, indexed_models
 
 NAME = "status"
 HELP = "Show the document store, how many passages and files it holds, and the models in use."
@@ -22,6 +22,9 @@ def run(args: argparse.Namespace) -> int:
     pipeline = load_query_pipeline(args.pipeline)
     passages, files = count_passages(settings), indexed_files(settings)
     print(f"store: {describe_store(settings)}: {passages} passages from {len(files)} files")
+    models = indexed_models(settings) if passages else []
+    if models:
+        print(f"passages embedded with: {', '.join(models)}")
     print("\n".join(describe_models(pipeline)))
     if args.files:
         print("\n".join(files))
