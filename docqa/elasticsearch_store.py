@@ -216,7 +216,7 @@ class DocqaElasticsearchStore(ElasticsearchDocumentStore):
         return [self._deserialize_document(hit) for hit in hits]
 
     def embedding_models(self) -> set[str]:
-        """The names of the models that embedded the stored passages (``meta["embedding_model"]``, where recorded)."""
+        """The models that embedded the stored passages, as recorded (``meta["embedding_model"]``), where recorded."""
         aggregation = {"models": {"terms": {"field": "embedding_model", "size": 100}}}
         result = self.client.search(index=self._index, size=0, aggs=aggregation)
         return {str(bucket["key"]) for bucket in result["aggregations"]["models"]["buckets"]}

@@ -756,7 +756,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
                 return [self._stored(doc, self.return_embedding) for doc in self._matching(filters)]
 
     def embedding_models(self) -> set[str]:
-        """The names of the models that embedded the stored passages (``meta["embedding_model"]``, where recorded)."""
+        """The models that embedded the stored passages, as recorded (``meta["embedding_model"]``), where recorded."""
         with self._mutex:
             self._refresh()
             if self._models is None:
@@ -839,8 +839,9 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         """
         Return the ``top_k`` documents most relevant to the query by BM25, like ``InMemoryDocumentStore``.
 
-        BM25 statistics are computed on the first call and then kept up to date; scores are Haystack's to the last
-        bit, computed for all passages at once (:class:`docqa.bm25_scoring.BM25Index`).
+        BM25 statistics are computed on the first call and then kept up to date; scores are those of Haystack's
+        scoring functions on these statistics to the last bit, computed for all passages at once
+        (:class:`docqa.bm25_scoring.BM25Index`).
 
         :param query: the query text.
         :param filters: Haystack metadata filters narrowing the candidates.
