@@ -319,7 +319,10 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         self._vectors: dict[str, np.ndarray] = {}
         self._dim: int | None = None
         self._matrix_cache: tuple[list[str], dict[str, int], np.ndarray, np.ndarray] | None = None
-        self._file_index: tuple[list[Document], dict[Any, list[int]]] | None = None
+        # passage ids by meta.file_path, in the store's order, and each id's place in that order (built on first use)
+        self._by_file: dict[Any, dict[str, None]] | None = None
+        self._order: dict[str, int] = {}
+        self._next_order = 0
         self._models: set[str] | None = None
         self._bm25_ready = False
         self._bm25_index: BM25Index | None = None
@@ -339,6 +342,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         for doc, flag in zip(documents, has_vector, strict=True):
             self._remove(doc.id)
             self._local_storage[doc.id] = doc
+            self._file_index_add(doc)
             if flag:
                 self._vectors[doc.id] = matrix[row]
                 row += 1
@@ -347,19 +351,19 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         if matrix.shape[0]:
             self._dim = matrix.shape[1]
         self._matrix_cache = None
-        self._file_index = None
         self._models = None
 
     def _apply_delete(self, ids: Iterable[str]) -> None:
         for doc_id in ids:
             self._remove(doc_id)
         self._matrix_cache = None
-        self._file_index = None
         self._models = None
 
     def _remove(self, doc_id: str) -> None:
-        if self._local_storage.pop(doc_id, None) is None:
+        doc = self._local_storage.pop(doc_id, None)
+        if doc is None:
             return
+        self._file_index_remove(doc)
         self._vectors.pop(doc_id, None)
         if self._bm25_ready:
             self._bm25_discard(doc_id)
@@ -534,6 +538,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         except _Damaged as error:
             raise self._damaged(SNAPSHOT_NAME, str(error)) from error
         self._local_storage = {doc.id: doc for doc in documents}
+        self._by_file = None
         if len(self._local_storage) != len(documents):
             raise self._damaged(SNAPSHOT_NAME, "duplicate ids")
         if matrix.shape[0]:
@@ -720,23 +725,36 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         ]
 
     def _in_files(self, file_paths: list[str]) -> list[Document]:
-        """The passages of these files, in the store's order, from an index by ``meta.file_path`` (kept until a
-        change): indexing and ``--in`` filter by file, and matching every passage against a filter costs ~10 µs each.
-        """
-        if self._file_index is None:
-            documents = list(self._local_storage.values())
-            by_file: dict[Any, list[int]] = {}
-            for position, doc in enumerate(documents):
-                try:
-                    by_file.setdefault(doc.meta.get("file_path"), []).append(position)
-                except TypeError:  # a list or dict: never equal to the string paths asked for
-                    continue
-            self._file_index = (documents, by_file)
-        documents, by_file = self._file_index
-        positions = [position for path in dict.fromkeys(file_paths) for position in by_file.get(path, ())]
+        """The passages of these files, in the store's order, from the index by ``meta.file_path``: indexing and
+        ``--in`` filter by file, and matching every passage against a filter costs ~10 µs each."""
+        if self._by_file is None:
+            self._by_file, self._order, self._next_order = {}, {}, 0
+            for doc in self._local_storage.values():
+                self._file_index_add(doc)
+        ids = [doc_id for path in dict.fromkeys(file_paths) for doc_id in self._by_file.get(path, ())]
         if len(file_paths) > 1:
-            positions.sort()
-        return [documents[position] for position in positions]
+            ids.sort(key=self._order.__getitem__)
+        return [self._local_storage[doc_id] for doc_id in ids]
+
+    def _file_index_add(self, doc: Document) -> None:
+        """Put a document just stored (at the end of the store's order) in the index by file, once it is built."""
+        if self._by_file is None:
+            return
+        try:
+            self._by_file.setdefault(doc.meta.get("file_path"), {})[doc.id] = None
+        except TypeError:  # a list or dict: never equal to the string paths asked for
+            return
+        self._order[doc.id] = self._next_order
+        self._next_order += 1
+
+    def _file_index_remove(self, doc: Document) -> None:
+        if self._by_file is None or self._order.pop(doc.id, None) is None:
+            return
+        path = doc.meta.get("file_path")
+        ids = self._by_file[path]
+        del ids[doc.id]
+        if not ids:
+            del self._by_file[path]
 
     # ------------------------------------------------------------------------------------------------ reading API
 

@@ -442,6 +442,19 @@ def test_filters_by_file_match_haystacks_matching(tmp_path):
     store.write_documents([Document(id="new", content="x", meta={"file_path": "/data/d2.txt"}, embedding=[0.0] * 16)])
     assert [doc.id for doc in store.filter_documents(in_file)][-1] == "new"
 
+    # the index is kept up to date by writes and deletes, here and from another process
+    moved = replace(docs[1], meta={**docs[1].meta, "file_path": "/data/d2.txt"})
+    store.write_documents([moved, replace(docs[10], content="again")], policy=DuplicatePolicy.OVERWRITE)
+    store.delete_documents(["d14", "d7"])
+    EmbeddedDocumentStore(path=str(tmp_path)).write_documents(
+        [Document(id="other", content="y", meta={"file_path": "/data/d3.txt"}, embedding=[0.0] * 16)]
+    )
+    stored = store.filter_documents()
+    for condition in filters:
+        expected = [doc.id for doc in stored if document_matches_filter(condition, doc)]
+        assert [doc.id for doc in store.filter_passages(condition)] == expected, condition
+    assert [doc.id for doc in store.filter_documents(in_file)] == ["d18", "d22", "d26", "d2", "new", "d1", "d10"]
+
 
 def test_filter_passages_leaves_the_embeddings_out(tmp_path):
     store = EmbeddedDocumentStore(path=str(tmp_path), return_embedding=True)
