@@ -28,6 +28,19 @@ def _after_interrupt(args: argparse.Namespace, indexer: Any) -> str:
     return "nothing was written and the index was left as it was (--recreate empties it only before the first write)"
 
 
+#: Past this many files, the line after ``--remove`` names the first ones and counts the rest.
+REMOVED_LISTED = 10
+
+
+def removal_line(removed: dict[str, int]) -> str:
+    """``removed N passages of M files: a, b, ...`` for the passages removed per file (a few names for many files)."""
+    passages, files = sum(removed.values()), len(removed)
+    names = list(removed)[:REMOVED_LISTED]
+    more = f" and {files - len(names)} more" if files > len(names) else ""
+    counted = f"removed {passages} passage{'s' * (passages != 1)} of {files} file{'s' * (files != 1)}"
+    return f"{counted}: {', '.join(names)}{more}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = OneLineParser(
@@ -71,11 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.remove:
             indexer = Indexer(args.pipeline) if args.pipeline else Indexer()
             removed = indexer.remove(args.paths)
-            passages, files = sum(removed.values()), len(removed)
-            print(
-                f"removed {passages} passage{'s' * (passages != 1)} of {files} file{'s' * (files != 1)}: "
-                + ", ".join(removed)
-            )
+            print(removal_line(removed))
             return 0
         indexer = Indexer(args.pipeline) if args.pipeline else Indexer()
         summary = indexer.run(args.paths, recreate=args.recreate, progress=args.progress)

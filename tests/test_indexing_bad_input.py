@@ -391,3 +391,14 @@ def test_an_interrupted_recreate_says_what_the_index_holds(tmp_path, monkeypatch
     else:
         assert stored == [kept.id]
         assert message.startswith("indexing: interrupted; nothing was written and the index was left as it was")
+
+
+@pytest.mark.unit
+def test_removing_many_files_names_a_few_and_counts_the_rest():
+    from indexing.cli import removal_line
+
+    assert removal_line({"/d/a.txt": 1}) == "removed 1 passage of 1 file: /d/a.txt"
+    many = {f"/d/{n:02}.txt": 3 for n in range(25)}
+    assert removal_line(many) == (
+        "removed 75 passages of 25 files: " + ", ".join(f"/d/{n:02}.txt" for n in range(10)) + " and 15 more"
+    )
