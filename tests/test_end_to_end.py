@@ -276,10 +276,14 @@ def test_batch_keeps_every_row_and_reports_failures(indexed, tmp_path):
 def test_the_batch_progress_bar_follows_the_rows_written(indexed, tmp_path):
     questions = tmp_path / "questions.txt"
     questions.write_text("".join(f"Who built the bridge, case {n}?\n" for n in range(24)))
-    result = run(["docqa", "batch", str(questions), "--chunk-size", "8", "--out", str(tmp_path / "a.csv")], indexed)
+    out = ["--chunk-size", "8", "--out", str(tmp_path / "a.csv")]
+    result = run(["docqa", "batch", str(questions), *out, "--progress"], indexed)
     assert result.returncode == 0, result.stderr
     drawn = re.findall(r"(\d+)/24 \[", result.stderr)
     assert {"8", "16", "24"} <= set(drawn), "each chunk's last row is drawn, not only its first"
+    quiet = run(["docqa", "batch", str(questions), *out], indexed)
+    assert quiet.stderr.splitlines() == [quiet.stderr.strip()], "no bar when standard error is not a terminal"
+    assert quiet.stderr.startswith("docqa batch: 24 of 24 questions answered")
 
 
 STOPPED_QUESTIONS = (

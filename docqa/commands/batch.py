@@ -26,6 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline", default=str(QUERY_PIPELINE), help="query pipeline YAML")
     parser.add_argument("--chunk-size", type=int, default=64, help="questions per reader call (default 64)")
     add_within_argument(parser)
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="always show progress (default: on a terminal, for 20 questions or more)",
+    )
+    progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,9 +53,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Rows come out a chunk at a time: the bar is drawn at every row (else it shows the chunk's first row until
         # the next chunk) and the time left comes from the average rate since the start, not from the last row's.
-        progress = tqdm(
-            total=len(rows), unit="question", file=sys.stderr, disable=len(rows) < 20, mininterval=0, smoothing=0
-        )
+        show = args.progress if args.progress is not None else sys.stderr.isatty() and len(rows) >= 20
+        progress = tqdm(total=len(rows), unit="question", file=sys.stderr, disable=not show, mininterval=0, smoothing=0)
         try:
             for row, result, error in answerer.answer(rows):
                 output.write(output_record(row, result, error))
