@@ -8,6 +8,7 @@ import csv
 import io
 import itertools
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,19 +38,26 @@ def read_questions(path: str | Path) -> list[QuestionRow]:
     Read questions from ``.csv`` (a ``question`` column, optional ``id``), ``.jsonl`` (objects with ``question``,
     optional ``id``) or ``.txt`` (one question per line).
 
-    :raises InputPathError: when the file does not exist.
+    ``-`` reads standard input, one question per line.
+
+    :raises InputPathError: when the file does not exist or is a folder.
     :raises DatasetError: when the file is empty or malformed, naming the line.
     """
-    path = Path(path)
-    if not path.is_file():
+    if str(path) == "-":
+        return parse_questions("standard input", sys.stdin.buffer.read(), suffix=".txt")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise InputPathError(str(path), "is a folder, not a question file")
+    if not path.exists():
         raise InputPathError(str(path))
     return parse_questions(str(path), path.read_bytes())
 
 
-def parse_questions(name: str, data: bytes) -> list[QuestionRow]:
+def parse_questions(name: str, data: bytes, suffix: str | None = None) -> list[QuestionRow]:
     """
     Questions from the bytes of a question file named ``name`` (an upload, say); see :func:`read_questions`.
 
+    :param suffix: the file type (``.csv``, ``.jsonl``, ``.txt``) when ``name`` does not end with it.
     :raises DatasetError: when the file is empty, not UTF-8 text or malformed, naming ``name`` and the line.
     """
     try:
@@ -60,7 +68,7 @@ def parse_questions(name: str, data: bytes) -> list[QuestionRow]:
         raise DatasetError(name, "is a binary file, not text; give a .csv, .jsonl or .txt file of questions")
     if not text.strip():
         raise DatasetError(name, "is empty; put one question per row")
-    suffix = Path(name).suffix.lower()
+    suffix = suffix or Path(name).suffix.lower()
     if suffix == ".csv":
         rows = _read_csv(name, text)
     elif suffix == ".jsonl":

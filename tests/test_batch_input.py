@@ -167,3 +167,15 @@ def test_records_csv_is_what_the_batch_command_writes():
     assert records_csv(records) == out.getvalue()
     rows = list(csv.DictReader(io.StringIO(records_csv(records))))
     assert [row["question"] for row in rows] == ["Who?", 'Say "hi", then?']
+
+
+def test_questions_from_standard_input_and_a_folder_given_for_a_file(tmp_path, monkeypatch):
+    import io as _io
+
+    monkeypatch.setattr("sys.stdin", _io.TextIOWrapper(_io.BytesIO(b"Who?\n\n  Why?\n")))
+    assert [(row.id, row.question) for row in read_questions("-")] == [("1", "Who?"), ("3", "Why?")]
+    monkeypatch.setattr("sys.stdin", _io.TextIOWrapper(_io.BytesIO(b"")))
+    with pytest.raises(DatasetError, match=r"^standard input: is empty"):
+        read_questions("-")
+    with pytest.raises(InputPathError, match="is a folder, not a question file"):
+        read_questions(tmp_path)

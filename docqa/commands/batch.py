@@ -20,7 +20,10 @@ HELP = "Answer a file of questions (.csv with a 'question' column, .jsonl or .tx
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``docqa batch``."""
-    parser.add_argument("questions", help="question file: .csv (question[,id]), .jsonl or .txt")
+    parser.add_argument(
+        "questions",
+        help="question file: .csv (question[,id]), .jsonl or .txt; - reads one question per line from standard input",
+    )
     parser.add_argument("--out", "-o", help="output file (.csv or .jsonl); standard output when omitted")
     parser.add_argument("--format", choices=["csv", "jsonl"], help="output format (default: from --out, else jsonl)")
     parser.add_argument("--pipeline", default=str(QUERY_PIPELINE), help="query pipeline YAML")
