@@ -103,12 +103,12 @@ def output_closed() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m docqa``."""
     try:
-        quiet_libraries()
         parser = build_parser()
         if not (sys.argv[1:] if argv is None else argv):
             parser.print_help(sys.stderr)
             return 2
         args = parser.parse_args(argv)
+        quiet_libraries()
     except KeyboardInterrupt:
         print("docqa: interrupted", file=sys.stderr)
         return 130

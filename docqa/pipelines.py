@@ -7,10 +7,8 @@ from haystack import Pipeline
 from haystack.core.errors import DeserializationError, PipelineError
 
 from docqa.errors import DocqaError, PipelineFileError
+from docqa.paths import INDEXING_PIPELINE, PIPELINES_DIR, QUERY_PIPELINE  # noqa: F401 (imported from here too)
 
-PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
-QUERY_PIPELINE = PIPELINES_DIR / "query.yml"
-INDEXING_PIPELINE = PIPELINES_DIR / "indexing.yml"
 ALLOWED_MODULES = ["docqa", "indexing", "haystack_integrations"]
 
 

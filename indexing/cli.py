@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     args, indexer = None, None
     try:
-        quiet_libraries()
         args = build_parser().parse_args(argv)
+        quiet_libraries()
         from indexing.run import Indexer
 
         if args.remove:

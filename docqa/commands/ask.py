@@ -1,12 +1,17 @@
 """``docqa ask [QUESTION]``: the best answer span with its source, or an honest no-answer."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from docqa.ask import AskResult, QuestionAnswering, one_line
 from docqa.errors import EmptyQuestionError, QuestionTooLongError, UsageError
-from docqa.pipelines import QUERY_PIPELINE
+from docqa.paths import QUERY_PIPELINE
+
+if TYPE_CHECKING:
+    from docqa.ask import AskResult, QuestionAnswering
 
 NAME = "ask"
 HELP = "Answer a question from the indexed documents."
@@ -40,6 +45,8 @@ def add_within_argument(parser: argparse.ArgumentParser) -> None:
 
 def highlight(context: str, start: int, end: int, width: int = 160) -> str:
     """The answer inside its passage, marked with » «, cut to about ``width`` characters around it."""
+    from docqa.ask import one_line
+
     left = max(0, start - width // 2)
     right = min(len(context), end + width // 2)
     prefix = "…" if left > 0 else ""
@@ -50,6 +57,8 @@ def highlight(context: str, start: int, end: int, width: int = 160) -> str:
 
 def format_result(result: AskResult) -> str:
     """Human-readable text of an answer."""
+    from docqa.ask import one_line
+
     lines = []
     if result.no_answer:
         lines.append(NO_ANSWER_TEXT)
@@ -74,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     """Ask one question, or every question read from standard input, and print the answers."""
     if args.top_k < 1:
         raise UsageError("--top-k must be at least 1")
+    from docqa.ask import QuestionAnswering
+
     qa = QuestionAnswering(args.pipeline)
     if args.question is not None:
         result = qa.ask(args.question, top_k=args.top_k, within=args.within)
@@ -92,6 +103,8 @@ def ask_each_line(qa: QuestionAnswering, top_k: int, as_json: bool, within: list
 
     :returns: 0, or 1 when some question could not be asked.
     """
+    from docqa.ask import one_line
+
     interactive = sys.stdin.isatty()
     if interactive:
         print("Ask a question about your documents; an empty line, quit or Ctrl-D ends.", file=sys.stderr, flush=True)

@@ -1,18 +1,20 @@
 """``docqa batch QUESTIONS``: answer a file of questions, one output row per question."""
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from tqdm import tqdm
-
-from docqa.batch import BatchAnswerer, RowWriter, output_record, read_questions
 from docqa.commands.ask import add_within_argument
 from docqa.errors import BatchStoppedError, DocqaError, InputPathError, UsageError
-from docqa.pipelines import QUERY_PIPELINE
+from docqa.paths import QUERY_PIPELINE
+
+if TYPE_CHECKING:
+    from docqa.batch import RowWriter
 
 NAME = "batch"
 HELP = "Answer a file of questions (.csv with a 'question' column, .jsonl or .txt) into CSV or JSON lines."
@@ -47,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     fmt = output_format(args.out, args.format)
     if args.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")
+    from tqdm import tqdm
+
+    from docqa.batch import BatchAnswerer, output_record, read_questions
+
     rows = read_questions(args.questions)
     answerer = BatchAnswerer(args.pipeline, chunk_size=args.chunk_size, within=args.within)
     answerer.check_index()
@@ -134,6 +140,8 @@ class RowOutput:
                 self._handle = open(path, "w", encoding="utf-8", newline="") if path else sys.stdout  # noqa: SIM115
             except OSError as error:
                 raise InputPathError(str(self.out), f"cannot be written ({error.strerror or error})") from error
+            from docqa.batch import RowWriter
+
             self._writer = RowWriter(self._handle, self.fmt)
         self._writer.write(record)
 

@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 from docqa.errors import PipelineFileError, UsageError
-from docqa.evaluation.calibrate import calibrate, format_calibration, write_threshold
 from docqa.evaluation.squad_data import load_squad
-from docqa.pipelines import QUERY_PIPELINE
+from docqa.paths import QUERY_PIPELINE
 
 NAME = "calibrate"
 HELP = "Find the no-answer threshold that maximises F1 on SQuAD v2.0 data and write it into the query pipeline."
@@ -31,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--limit must be at least 1")
     if not args.dry_run and Path(args.pipeline).is_file() and not os.access(args.pipeline, os.W_OK):
         raise PipelineFileError(args.pipeline, "is not writable; make it writable, or use --dry-run")
+    from docqa.evaluation.calibrate import calibrate, format_calibration, write_threshold
+
     dataset = load_squad(args.data).limited(args.limit)
     progress = not args.no_progress and sys.stderr.isatty()
     calibration, evaluation = calibrate(dataset, args.pipeline, write=False, progress=progress)

@@ -2,9 +2,7 @@
 
 import argparse
 
-from docqa.pipelines import QUERY_PIPELINE, describe_models, load_query_pipeline
-from docqa.settings import get_settings
-from docqa.stores import count_passages, describe_store, indexed_files, indexed_models
+from docqa.paths import QUERY_PIPELINE
 
 NAME = "status"
 HELP = "Show the document store, how many passages and files it holds, and the models in use."
@@ -18,6 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the store's contents and the models the query pipeline runs, with device and precision; nothing loads."""
+    from docqa.pipelines import describe_models, load_query_pipeline
+    from docqa.settings import get_settings
+    from docqa.stores import count_passages, describe_store, indexed_files, indexed_models
+
     settings = get_settings()
     pipeline = load_query_pipeline(args.pipeline)
     passages, files = count_passages(settings), indexed_files(settings)
