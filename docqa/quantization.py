@@ -1,13 +1,16 @@
 """Dynamic int8 quantisation of a model's linear layers on CPU, shared by the reader and the embedders.
 
 Weights are int8 with one scale per output channel; activations are quantised to uint8 on the fly, one scale per
-forward pass. torch's default quantises activations to 7 bits (``reduce_range``) because CPUs without VNNI add
-pairs of uint8 x int8 products in saturating 16-bit registers; with VNNI (or AMX) the products go straight into
-32-bit accumulators, so there the full 8 bits are used, which halves the activation rounding error. Weights are
-packed for oneDNN there (its VNNI kernels ran the reader's linear layers 10-20% faster than fbgemm's on a Cascade
-Lake CPU; bench/RESULTS.md). The query, key and value projections of each attention layer become one linear layer
-before quantisation: their input is quantised once instead of three times and one wider product runs in place of
-three (the same numbers: one input, one scale, the same weights).
+forward pass. CPUs without VNNI add pairs of uint8 x int8 products in saturating 16-bit registers, so one side must
+give up a bit: torch's default takes it from the activations (``reduce_range``, 7-bit activations). Here it is taken
+from the weights instead (-64..63, still one scale per output channel: 255 x 64 x 2 fits 16 bits), which keeps 8-bit
+activations, the larger of the two rounding errors since their one scale covers every channel; on an AVX2 CPU that
+cut the reader's mean logit error by a quarter and ran 10-20% faster on oneDNN's kernels (bench/RESULTS.md). With
+VNNI (or AMX) the products go straight into 32-bit accumulators, so there both keep their 8 bits. Weights are packed
+for oneDNN (its VNNI kernels ran the reader's linear layers 10-20% faster than fbgemm's on a Cascade Lake CPU); where
+a torch build lacks oneDNN, torch's default applies. The query, key and value projections of each attention layer
+become one linear layer before quantisation: their input is quantised once instead of three times and one wider
+product runs in place of three (the same numbers: one input, one scale, the same weights).
 """
 
 import contextlib
@@ -17,13 +20,17 @@ from typing import Any
 
 import torch
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
-from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+from torch.ao.quantization import QConfig, default_dynamic_quant_observer, per_channel_dynamic_qconfig, quantize_dynamic
+from torch.ao.quantization.observer import PerChannelMinMaxObserver
 
 from docqa.hardware import cpu_has_vnni
 
 
 class FullRangeDynamicLinear(DynamicLinear):
-    """A dynamically quantised ``Linear`` whose activations use all 8 bits (needs VNNI or AMX: no saturation)."""
+    """
+    A dynamically quantised ``Linear`` whose activations use all 8 bits: with VNNI or AMX, or with 7-bit weights
+    (no 16-bit sum can saturate either way).
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Quantise ``x`` with one uint8 scale, multiply with the int8 weights, return floats."""
@@ -34,6 +41,13 @@ class FullRangeDynamicLinear(DynamicLinear):
 # DistilBERT and most decoder-style models.
 PROJECTION_NAMES = (("query", "key", "value"), ("q_lin", "k_lin", "v_lin"), ("q_proj", "k_proj", "v_proj"))
 _MAX_PENDING = 16
+# Symmetric per-channel int8 weights in -64..63, for CPUs that sum pairs of products in 16 bits.
+SEVEN_BIT_WEIGHTS = QConfig(
+    activation=default_dynamic_quant_observer,
+    weight=PerChannelMinMaxObserver.with_args(
+        dtype=torch.qint8, qscheme=torch.per_channel_symmetric, quant_min=-64, quant_max=63
+    ),
+)
 
 
 class FusedProjections(torch.nn.Module):
@@ -134,7 +148,8 @@ def quantize_linear_layers(model: Any, keep: Iterable[str] = (), vnni: bool | No
 
     :param model: a torch module on the CPU.
     :param keep: names of linear modules (as in ``named_modules``) to leave in floating point.
-    :param vnni: whether the CPU has VNNI/AMX int8 instructions; None reads ``/proc/cpuinfo``.
+    :param vnni: whether the CPU has VNNI/AMX int8 instructions (8-bit weights; else 7-bit weights); None reads
+        ``/proc/cpuinfo``.
     :param fuse: fuse the attention projections first.
     :returns: the quantised model.
     """
@@ -143,12 +158,14 @@ def quantize_linear_layers(model: Any, keep: Iterable[str] = (), vnni: bool | No
         fuse_projections(model, keep)
     if vnni is None:
         vnni = cpu_has_vnni()
+    onednn = "onednn" in torch.backends.quantized.supported_engines
+    qconfig = per_channel_dynamic_qconfig if vnni or not onednn else SEVEN_BIT_WEIGHTS
     spec = {
-        name: per_channel_dynamic_qconfig
+        name: qconfig
         for name, module in model.named_modules()
         if isinstance(module, torch.nn.Linear) and name not in keep
     }
-    mapping = {torch.nn.Linear: FullRangeDynamicLinear if vnni else DynamicLinear}
-    with warnings.catch_warnings(), _quantized_engine("onednn" if vnni else None):
+    mapping = {torch.nn.Linear: FullRangeDynamicLinear if vnni or onednn else DynamicLinear}
+    with warnings.catch_warnings(), _quantized_engine("onednn" if onednn else None):
         warnings.simplefilter("ignore", UserWarning)  # torch 2.13 deprecates quantized tensors
         return quantize_dynamic(model, spec, dtype=torch.qint8, mapping=mapping, inplace=True)

@@ -3,6 +3,7 @@
 import pytest
 import torch
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
 from docqa import hardware
 from docqa.components.reader import ExtractiveReader
@@ -26,31 +27,40 @@ def two_layer_model() -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 8))
 
 
-@pytest.mark.parametrize(("vnni", "expected"), [(True, FullRangeDynamicLinear), (False, DynamicLinear)])
-def test_every_linear_but_the_kept_ones_is_quantised(vnni, expected):
+@pytest.mark.parametrize("vnni", [True, False])
+def test_every_linear_but_the_kept_ones_is_quantised(vnni):
     engine = torch.backends.quantized.engine
     model = quantize_linear_layers(two_layer_model(), keep=["2"], vnni=vnni)
-    assert type(model[0]) is expected
+    assert type(model[0]) is FullRangeDynamicLinear
     assert type(model[2]) is torch.nn.Linear and model[2].weight.dtype == torch.float32
     assert torch.backends.quantized.engine == engine, "the process-wide engine is restored"
 
 
-def test_weights_get_one_scale_per_output_channel():
-    model = quantize_linear_layers(two_layer_model(), vnni=False)
+@pytest.mark.parametrize(("vnni", "low", "high"), [(True, -128, 127), (False, -64, 63)])
+def test_weights_get_one_scale_per_output_channel_and_seven_bits_without_vnni(vnni, low, high):
+    model = quantize_linear_layers(two_layer_model(), vnni=vnni)
     weight = model[0].weight()
     assert weight.qscheme() in (torch.per_channel_symmetric, torch.per_channel_affine)
     assert weight.q_per_channel_scales().numel() == 128
     assert not weight.q_per_channel_zero_points().any(), "symmetric: every zero point is 0"
+    values = weight.int_repr()
+    assert int(values.min()) >= low and int(values.max()) <= high
+    assert {int(values.min()), int(values.max())} & {low, high}, "the range is used"
 
 
-def integer_weight_layer() -> torch.nn.Linear:
-    """A layer whose weights int8 represents exactly (scale 1 per channel), so only activation rounding is left."""
+def integer_weight_layer(limit: int = 127) -> torch.nn.Linear:
+    """A layer of whole-number weights within ``limit`` (one reaching it per channel): weight rounding stays small."""
     torch.manual_seed(0)
     layer = torch.nn.Linear(256, 256, bias=False)
     with torch.no_grad():
-        layer.weight.copy_(torch.randint(-127, 128, (256, 256)).float())
-        layer.weight[:, 0] = 127.0
+        layer.weight.copy_(torch.randint(-limit, limit + 1, (256, 256)).float())
+        layer.weight[:, 0] = float(limit)
     return layer
+
+
+def torch_default_int8(layer: torch.nn.Linear) -> torch.nn.Module:
+    """torch's own dynamic quantisation: 8-bit per-channel weights, 7-bit activations (``reduce_range``)."""
+    return quantize_dynamic(torch.nn.Sequential(layer), {"0": per_channel_dynamic_qconfig}, dtype=torch.qint8)
 
 
 @needs_vnni
@@ -60,18 +70,48 @@ def test_full_range_activations_halve_the_rounding_error():
     with torch.inference_mode():
         exact = layer(x)
         eight_bits = quantize_linear_layers(torch.nn.Sequential(integer_weight_layer()), vnni=True)(x)
-        seven_bits = quantize_linear_layers(torch.nn.Sequential(integer_weight_layer()), vnni=False)(x)
+        seven_bits = torch_default_int8(integer_weight_layer())(x)
     error_8 = (eight_bits - exact).abs().mean() / exact.abs().mean()
     error_7 = (seven_bits - exact).abs().mean() / exact.abs().mean()
     assert error_8 < 0.65 * error_7, (float(error_8), float(error_7))
     assert error_8 < 0.02
 
 
-@needs_vnni
-def test_full_range_does_not_saturate_on_large_activations():
+def test_seven_bit_weights_keep_eight_bit_activations_on_any_cpu():
+    """Whole-number weights within 7 bits round little; the activations round at twice torch's default resolution."""
+    layer = integer_weight_layer(63)
+    x = torch.randn(512, 256)
+    with torch.inference_mode():
+        exact = layer(x)
+        ours = quantize_linear_layers(torch.nn.Sequential(integer_weight_layer(63)), vnni=False)(x)
+        default = torch_default_int8(integer_weight_layer(63))(x)
+    error = (ours - exact).abs().mean() / exact.abs().mean()
+    error_default = (default - exact).abs().mean() / exact.abs().mean()
+    assert error < 0.7 * error_default, (float(error), float(error_default))
+    assert error < 0.02
+
+
+def test_seven_bit_weights_beat_seven_bit_activations_where_channels_differ_in_size():
+    """Activations share one scale across channels, weights have one per channel: the bit is better spent on them."""
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(768, 1024)
+    x = torch.randn(1024, 768) * 3
+    x[:, :8] += 20
+    with torch.inference_mode():
+        exact = layer(x)
+        ours = quantize_linear_layers(torch.nn.Sequential(layer), vnni=False)(x)
+        default = torch_default_int8(layer)(x)
+    assert float((ours - exact).abs().mean()) < 0.75 * float((default - exact).abs().mean())
+
+
+@pytest.mark.parametrize(
+    "vnni", [pytest.param(True, marks=needs_vnni), False], ids=["8-bit weights (VNNI)", "7-bit weights"]
+)
+def test_full_range_does_not_saturate_on_large_activations(vnni):
     """Saturating 16-bit sums would show as errors far above the 8-bit rounding on inputs of any size."""
-    model = quantize_linear_layers(torch.nn.Sequential(integer_weight_layer()), vnni=True)
-    layer = integer_weight_layer()
+    limit = 127 if vnni else 63
+    model = quantize_linear_layers(torch.nn.Sequential(integer_weight_layer(limit)), vnni=vnni)
+    layer = integer_weight_layer(limit)
     x = torch.rand(256, 256) * 1000
     with torch.inference_mode():
         exact, ours = layer(x), model(x)
