@@ -72,7 +72,7 @@ def resolve_precision(precision: str, device: str) -> str:
     Turn a precision setting into the one used on ``device``.
 
     ``auto`` is fp16 on CUDA and, on a CPU, :func:`docqa.hardware.default_cpu_precision`: bf16 with native bf16,
-    int8 with VNNI, else fp32 (bench/RESULTS.md); int8 (dynamic quantization of the linear layers) exists on CPU
+    int8 with VNNI or AVX2, else fp32 (bench/RESULTS.md); int8 (dynamic quantization of the linear layers) exists on CPU
     only.
 
     :raises ValueError: for an unknown precision.

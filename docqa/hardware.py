@@ -2,7 +2,8 @@
 
 bf16 matrix products are about 2.5x faster than fp32 on CPUs with bf16 dot-product instructions (AVX-512 BF16 or
 AMX) and 6-10x slower where torch has to emulate them; int8 ones are 2.6x faster than fp32 on CPUs with VNNI, which
-also lets activations use all 8 bits. bench/RESULTS.md has the measurements of each kind of CPU.
+also lets weights and activations use all 8 bits, and 1.7x on CPUs with AVX2 alone (7-bit weights there).
+bench/RESULTS.md has the measurements of each kind of CPU.
 """
 
 from functools import cache
@@ -12,6 +13,7 @@ from docqa.errors import DeviceUnavailableError
 
 NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+INT8_FLAGS = VNNI_FLAGS | {"avx2"}
 
 
 @cache
@@ -37,14 +39,20 @@ def cpu_has_vnni(flags: frozenset[str] | None = None) -> bool:
     return bool(VNNI_FLAGS & (cpu_flags() if flags is None else flags))
 
 
+def cpu_has_fast_int8(flags: frozenset[str] | None = None) -> bool:
+    """True when the CPU multiplies int8 faster than fp32: AVX2 (pairs of products summed in 16 bits) or VNNI/AMX."""
+    return bool(INT8_FLAGS & (cpu_flags() if flags is None else flags))
+
+
 def default_cpu_precision(flags: frozenset[str] | None = None) -> str:
     """
     The fastest CPU precision that keeps answers and retrieval (bench/RESULTS.md): ``"bf16"`` with native bf16,
-    else ``"int8"`` with VNNI (8-bit activations, per-channel weights), else ``"fp32"``.
+    else ``"int8"`` with VNNI or AVX2 (8-bit activations, per-channel weights of 8 bits with VNNI, 7 without),
+    else ``"fp32"``.
     """
     if cpu_has_native_bf16(flags):
         return "bf16"
-    return "int8" if cpu_has_vnni(flags) else "fp32"
+    return "int8" if cpu_has_fast_int8(flags) else "fp32"
 
 
 def require_device(device: str) -> str:

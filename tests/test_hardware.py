@@ -1,4 +1,4 @@
-"""The CPU default precision follows the CPU's bf16 and VNNI support, for the reader and the embedders alike; a
+"""The CPU default precision follows the CPU's bf16 and int8 instructions, for the reader and the embedders alike; a
 device setting naming a GPU the machine lacks is one clear error, before any model loads."""
 
 import platform
@@ -21,16 +21,17 @@ AVX512_VNNI = AVX2_ONLY | {"avx512f", "avx512bw", "avx512_vnni"}
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        (AVX2_ONLY, "fp32"),
+        (AVX2_ONLY, "int8"),
         (AVX512_BF16, "bf16"),
         (AMX, "bf16"),
-        (AVX2_ONLY | {"avx512f"}, "fp32"),
+        (AVX2_ONLY | {"avx512f"}, "int8"),
         (AVX512_VNNI, "int8"),
         (AVX2_ONLY | {"avx_vnni"}, "int8"),
+        (frozenset({"fpu", "sse4_2", "avx"}), "fp32"),
         (frozenset(), "fp32"),
     ],
 )
-def test_default_cpu_precision_follows_native_bf16_then_vnni(flags, expected):
+def test_default_cpu_precision_follows_native_bf16_then_int8_instructions(flags, expected):
     assert hardware.default_cpu_precision(flags) == expected
 
 
@@ -44,7 +45,10 @@ def test_cpu_flags_are_read_from_this_machine():
     assert hardware.cpu_has_vnni() == bool({"avx512_vnni", "avx_vnni", "amx_int8"} & flags)
 
 
-@pytest.mark.parametrize(("flags", "expected"), [(AVX2_ONLY, "fp32"), (AVX512_BF16, "bf16"), (AVX512_VNNI, "int8")])
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [(AVX2_ONLY, "int8"), (AVX512_BF16, "bf16"), (AVX512_VNNI, "int8"), (frozenset({"sse4_2", "avx"}), "fp32")],
+)
 def test_auto_precision_on_cpu_is_the_hardware_default(flags, expected, monkeypatch):
     monkeypatch.setattr(hardware, "cpu_flags", lambda: flags)
     assert ExtractiveReader(device="cpu").resolved_precision() == expected

@@ -121,7 +121,7 @@ class ExtractiveReader:
         :param max_tokens_per_batch: token budget (windows x padded length) of one forward pass; None: 4096 on CPU
             (2048 in int8; faster there than larger batches, measured), 32768 on a GPU.
         :param precision: "auto" (bf16, else fp16, on CUDA; on a CPU :func:`docqa.hardware.default_cpu_precision`:
-            bf16 with native bf16, int8 with VNNI, else fp32), "fp32", "bf16", "fp16" or "int8" (dynamic
+            bf16 with native bf16, int8 with VNNI or AVX2, else fp32), "fp32", "bf16", "fp16" or "int8" (dynamic
             quantisation, CPU only).
         :param cpu_workers: batches read at once on the CPU, each on its share of the cores; None: one per core up
             to 4 (faster than one batch over all cores; bench/RESULTS.md), 1: one batch at a time.
