@@ -60,8 +60,13 @@ class FusedProjections(torch.nn.Module):
         super().__init__()
         first = linears[0]
         self.sizes = [linear.out_features for linear in linears]
-        self.linear = torch.nn.Linear(
-            first.in_features, sum(self.sizes), bias=True, device=first.weight.device, dtype=first.weight.dtype
+        self.linear = torch.nn.utils.skip_init(
+            torch.nn.Linear,
+            first.in_features,
+            sum(self.sizes),
+            bias=True,
+            device=first.weight.device,
+            dtype=first.weight.dtype,
         )
         with torch.no_grad():
             self.linear.weight.copy_(torch.cat([linear.weight for linear in linears]))
