@@ -81,9 +81,15 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def _file_path_values(filters: dict[str, Any]) -> list[str] | None:
     """
-    The file paths of a filter that selects passages by ``meta.file_path`` alone (``==`` one path, ``in`` a list),
-    else None. Paths that look like ISO dates are left to Haystack's matching, which compares dates, not strings.
+    The file paths of a filter that selects passages by ``meta.file_path`` alone (``==`` one path, ``in`` a list, or
+    an ``OR`` of those), else None. Paths that look like ISO dates are left to Haystack's matching, which compares
+    dates, not strings.
     """
+    if set(filters) == {"operator", "conditions"} and filters["operator"] == "OR" and filters["conditions"]:
+        parts = [
+            _file_path_values(condition) if isinstance(condition, dict) else None for condition in filters["conditions"]
+        ]
+        return None if any(part is None for part in parts) else [path for part in parts for path in part]
     if set(filters) != {"field", "operator", "value"} or filters["field"] != "meta.file_path":
         return None
     operator, value = filters["operator"], filters["value"]

@@ -7,6 +7,9 @@ from typing import Any
 
 from docqa.settings import Settings, get_settings
 
+#: Elasticsearch refuses a terms query of more values than ``index.max_terms_count`` (65,536 by default).
+MAX_TERMS_PER_CONDITION = 65_536
+
 
 def document_store_from_settings(settings: Settings | None = None) -> Any:
     """
@@ -134,8 +137,20 @@ def check_embedding_model(store: Any, model: str | None, settings: Settings | No
 
 
 def files_filter(files: list[str]) -> dict[str, Any]:
-    """The Haystack filter keeping the passages of ``files``."""
-    return {"field": "meta.file_path", "operator": "in", "value": list(files)}
+    """
+    The Haystack filter keeping the passages of ``files``: one ``in`` condition, or an ``OR`` of several when there
+    are more than :data:`MAX_TERMS_PER_CONDITION` files.
+    """
+    files = list(files)
+    if len(files) <= MAX_TERMS_PER_CONDITION:
+        return {"field": "meta.file_path", "operator": "in", "value": files}
+    return {
+        "operator": "OR",
+        "conditions": [
+            {"field": "meta.file_path", "operator": "in", "value": files[first : first + MAX_TERMS_PER_CONDITION]}
+            for first in range(0, len(files), MAX_TERMS_PER_CONDITION)
+        ],
+    }
 
 
 def store_errors(settings: Settings | None = None) -> Any:

@@ -40,7 +40,7 @@ from docqa.errors import (
 )
 from docqa.passage_replacement import delete_file_passages, file_filter
 from docqa.settings import Settings
-from docqa.stores import check_embedding_model
+from docqa.stores import check_embedding_model, files_filter
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parent.parent
@@ -613,6 +613,30 @@ def test_knn_candidates_stay_within_elasticsearchs_bounds(fake_es, monkeypatch):
     pinned = DenseRetriever(top_k=10, num_candidates=50)
     pinned.run(query_embedding=[0.1] * 4, top_k=80)
     assert fake_es.knn_bodies[-1]["knn"]["num_candidates"] == 80
+
+
+def test_a_question_within_more_files_than_a_terms_query_takes_is_split(fake_es, monkeypatch):
+    """Elasticsearch refuses a terms query of more than 65,536 values (``index.max_terms_count``)."""
+    monkeypatch.setenv("DOCQA_STORE", "elasticsearch")
+    monkeypatch.setenv("DOCQA_ES_HOSTS", fake_es.url)
+    monkeypatch.setenv("DOCQA_ES_INDEX", "test-index")
+    files = [f"/docs/{number}.txt" for number in range(150_000)]
+    DenseRetriever(top_k=10).run(query_embedding=[0.1] * 4, filters=files_filter(files))
+
+    def terms_lists(clause):
+        if isinstance(clause, dict):
+            if "terms" in clause:
+                yield clause["terms"]["file_path"]
+            for value in clause.values():
+                yield from terms_lists(value)
+        elif isinstance(clause, list):
+            for value in clause:
+                yield from terms_lists(value)
+
+    lists = list(terms_lists(fake_es.knn_bodies[-1]["knn"]["filter"]))
+    assert [len(values) for values in lists] == [65_536, 65_536, 18_928]
+    assert [path for values in lists for path in values] == files
+    assert files_filter(files[:65_536]) == {"field": "meta.file_path", "operator": "in", "value": files[:65_536]}
 
 
 def test_indexing_reads_stored_passages_without_their_embeddings(fake_es):

@@ -20,7 +20,7 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
 import docqa.embedded_store as embedded_store
-from docqa.embedded_store import SNAPSHOT_NAME, EmbeddedDocumentStore
+from docqa.embedded_store import SNAPSHOT_NAME, EmbeddedDocumentStore, _file_path_values
 from docqa.errors import EmbeddingDimensionError, StoreError
 
 pytestmark = pytest.mark.unit
@@ -432,6 +432,13 @@ def test_filters_by_file_match_haystacks_matching(tmp_path):
         {"field": "meta.file_path", "operator": "in", "value": ["2024-01-01T00:00:00", "/data/d0.txt"]},
         {"field": "meta.file_path", "operator": "==", "value": None},
     ]
+    filters += [
+        {"operator": "OR", "conditions": [filters[2], filters[0], filters[1]]},
+        {"operator": "OR", "conditions": [filters[0], {"field": "content", "operator": "==", "value": "no file"}]},
+    ]
+    or_paths = ["/data/d3.txt", "/data/d1.txt", "/data/d3.txt", "/data/d2.txt", "/data/absent.txt"]
+    assert _file_path_values(filters[6]) == or_paths, "an OR of file conditions is answered from the index by file"
+    assert _file_path_values(filters[7]) is None
     for condition in filters:
         expected = [doc.id for doc in stored if document_matches_filter(condition, doc)]
         assert [doc.id for doc in store.filter_documents(condition)] == expected, condition
