@@ -29,7 +29,8 @@ def replace_file_passages(store: Any, file_path: str, new_documents: list[Docume
         :func:`delete_file_passages` for a file that is gone).
     :returns: ``{"written": n, "deleted": m}``, ``m`` counting the stale passages removed.
     :raises ValueError: when ``new_documents`` is empty or holds a passage of another file.
-    :raises DocumentWriteError: when the store wrote fewer passages than it was given; nothing is deleted then.
+    :raises DocumentWriteError: when the store wrote fewer passages than it was given (nothing is deleted then), or
+        kept some of the file's old passages (named by file, as :func:`delete_file_passages`).
     """
     if not new_documents:
         msg = f"no new passages for {file_path}; use delete_file_passages to remove a file"
@@ -44,8 +45,7 @@ def replace_file_passages(store: Any, file_path: str, new_documents: list[Docume
         raise DocumentWriteError(_where(store), {file_path: reason}, written, len(new_documents))
     keep = {doc.id for doc in new_documents}
     stale = [doc.id for doc in stored_passages(store, file_filter(file_path)) if doc.id not in keep]
-    if stale:
-        store.delete_documents(stale)
+    _delete(store, file_path, stale)
     return {"written": written, "deleted": len(stale)}
 
 
@@ -54,10 +54,10 @@ def delete_file_passages(store: Any, file_path: str) -> int:
     Delete every passage of ``file_path`` from ``store`` (a file that was removed).
 
     :returns: the number of passages deleted.
+    :raises DocumentWriteError: when the store kept some of them, naming ``file_path`` and the store's reasons.
     """
     ids = [doc.id for doc in stored_passages(store, file_filter(file_path))]
-    if ids:
-        store.delete_documents(ids)
+    _delete(store, file_path, ids)
     return len(ids)
 
 
@@ -81,6 +81,25 @@ def stored_passages(store: Any, filters: dict[str, Any] | None = None) -> list[D
     if callable(without_embeddings):
         return without_embeddings(filters)
     return store.filter_documents(filters=filters)
+
+
+def _delete(store: Any, file_path: str, ids: list[str]) -> None:
+    """
+    Delete passages ``ids`` of ``file_path``.
+
+    :raises DocumentWriteError: naming ``file_path`` and the store's reasons when the store kept some of them.
+    """
+    if not ids:
+        return
+    try:
+        store.delete_documents(ids)
+    except DocumentWriteError as error:
+        failed = len(error.failures) or len(ids)
+        reasons = list(dict.fromkeys(error.failures.values()))
+        reason = f"{failed} old passages kept: " + "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else "")
+        raise DocumentWriteError(
+            _where(store), {file_path: reason}, len(ids) - failed, len(ids), action="deleted from"
+        ) from error
 
 
 def _where(store: Any) -> str:

@@ -222,6 +222,9 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
         items, deletes = [], [line for line in lines if "delete" in line]
         for action in deletes:
             doc_id = action["delete"]["_id"]
+            if self.server.delete_error:
+                items.append({"delete": {"_id": doc_id, "status": 403, "error": self.server.delete_error}})
+                continue
             found = self.server.stored.pop(doc_id, None) is not None
             items.append({"delete": {"_id": doc_id, "status": 200 if found else 404}})
         lines = [line for line in lines if "delete" not in line]
@@ -261,6 +264,7 @@ def fake_es():
     server.scan_bodies = []
     server.mapping = {}
     server.deleted = 0
+    server.delete_error = None
     server.stored_dims = None
     server.item_result = lambda doc_id, source: (201, None)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -647,6 +651,26 @@ def test_indexing_reads_stored_passages_without_their_embeddings(fake_es):
     assert "_source" not in fake_es.scan_bodies[-1]
     assert delete_file_passages(store, "/docs/a.txt") == 3
     assert fake_es.scan_bodies[-1]["_source"] == {"excludes": ["embedding"]}
+    assert fake_es.stored == {}
+
+
+def test_passages_elasticsearch_refuses_to_delete_are_reported_by_file(fake_es):
+    store = make_store(fake_es.url)
+    store.write_documents(passages("/docs/a.txt", 3), policy=DuplicatePolicy.OVERWRITE)
+    fake_es.delete_error = {
+        "type": "cluster_block_exception",
+        "reason": "index [test-index] blocked by: [FORBIDDEN/8/index write (api)];",
+    }
+    with pytest.raises(DocumentWriteError) as caught:
+        delete_file_passages(store, "/docs/a.txt")
+    message = str(caught.value)
+    where = f"Elasticsearch index 'test-index' at {fake_es.url}"
+    assert message.startswith(f"3 of 3 passages were not deleted from {where}: /docs/a.txt (3 old passages kept: ")
+    assert "index write (api)" in message
+    assert "passage " not in message
+    assert len(fake_es.stored) == 3
+    fake_es.delete_error = None
+    assert delete_file_passages(store, "/docs/a.txt") == 3
     assert fake_es.stored == {}
 
 

@@ -37,6 +37,14 @@ class WritesFewer(InMemoryDocumentStore):
         return super().write_documents(documents[:-1], policy=policy)
 
 
+class KeepsDeleted(InMemoryDocumentStore):
+    """An in-memory store that refuses to delete, naming each passage id like the Elasticsearch store does."""
+
+    def delete_documents(self, document_ids):
+        failures = {f"passage {doc_id}": "index is read-only" for doc_id in document_ids}
+        raise DocumentWriteError("the test store", failures, 0, len(document_ids), action="deleted from")
+
+
 def test_changed_file_ends_with_exactly_its_new_passages():
     store = InMemoryDocumentStore()
     other = passages("/docs/b.txt", ["untouched"])
@@ -94,3 +102,16 @@ def test_delete_file_passages():
     assert delete_file_passages(store, "/docs/a.txt") == 0
     assert ids_of(store, "/docs/a.txt") == set()
     assert store.count_documents() == 1
+
+
+def test_passages_the_store_keeps_are_reported_by_file_not_by_id():
+    store = KeepsDeleted()
+    replace_file_passages(store, "/docs/a.txt", passages("/docs/a.txt", ["one", "two", "three"]))
+    with pytest.raises(DocumentWriteError) as caught:
+        replace_file_passages(store, "/docs/a.txt", passages("/docs/a.txt", ["one, edited"]))
+    assert caught.value.failures == {"/docs/a.txt": "3 old passages kept: index is read-only"}
+    assert (caught.value.written, caught.value.sent) == (0, 3)
+    assert str(caught.value).startswith("3 of 3 passages were not deleted from KeepsDeleted: /docs/a.txt (")
+    assert len(ids_of(store, "/docs/a.txt")) == 4
+    with pytest.raises(DocumentWriteError, match=r"4 of 4 passages were not deleted .*: /docs/a\.txt \(4 old"):
+        delete_file_passages(store, "/docs/a.txt")
