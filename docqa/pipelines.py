@@ -3,8 +3,10 @@
 from pathlib import Path
 from typing import Any
 
+import yaml
 from haystack import Pipeline
 from haystack.core.errors import DeserializationError, PipelineError
+from haystack.marshal import YamlMarshaller
 
 from docqa.errors import DocqaError, PipelineFileError
 from docqa.paths import INDEXING_PIPELINE, PIPELINES_DIR, QUERY_PIPELINE  # noqa: F401 (imported from here too)
@@ -31,17 +33,59 @@ def load_pipeline(path: str | Path) -> Pipeline:
     Load a pipeline from Haystack YAML, trusting docqa's own modules and Haystack's integrations.
 
     :param path: the YAML file; see :func:`pipeline_file` for paths that are not found from here.
-    :raises PipelineFileError: when the file is missing or is not a valid pipeline.
+    :raises PipelineFileError: when the file is missing or is not a valid pipeline, with the reason in one line.
     """
     path = pipeline_file(path)
+    if path.is_dir():
+        raise PipelineFileError(str(path), "a folder, not a pipeline YAML file")
     if not path.is_file():
         raise PipelineFileError(str(path), "no such file")
     try:
-        with path.open(encoding="utf-8") as handle:
-            return Pipeline.load(handle, allowed_modules=ALLOWED_MODULES)
+        data = YamlMarshaller().unmarshal(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise PipelineFileError(str(path), f"cannot be read ({error})") from error
+    except yaml.YAMLError as error:
+        raise PipelineFileError(str(path), f"not valid YAML ({_yaml_reason(error)})") from error
+    shape = _shape_problem(data)
+    if shape:
+        raise PipelineFileError(str(path), f"not a pipeline: {shape} (see {QUERY_PIPELINE})")
+    try:
+        return Pipeline.from_dict(data, allowed_modules=ALLOWED_MODULES)
     except (DeserializationError, PipelineError, ValueError, TypeError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise PipelineFileError(str(path), f"not a valid pipeline ({reason})") from error
+        raise PipelineFileError(str(path), f"not a valid pipeline ({_reason(error)})") from error
+
+
+def _shape_problem(data: Any) -> str | None:
+    """What keeps ``data`` (a parsed YAML file) from being a pipeline's components and connections, if anything."""
+    if not isinstance(data, dict):
+        return "the file is empty" if data is None else "the file is not a mapping of components and connections"
+    components = data.get("components", {})
+    if not isinstance(components, dict):
+        return "'components' is not a mapping of names to components"
+    for name, component in components.items():
+        if not isinstance(component, dict):
+            return f"component {name!r} is not a mapping with a 'type' and 'init_parameters'"
+    connections = data.get("connections", [])
+    if not isinstance(connections, list) or not all(isinstance(item, dict) for item in connections):
+        return "'connections' is not a list of sender/receiver pairs"
+    return None
+
+
+def _yaml_reason(error: Exception) -> str:
+    """Where and why YAML parsing failed, in one line."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None else problem
+
+
+def _reason(error: BaseException) -> str:
+    """Haystack's loading error in one line: its first line, or for a component that failed to build, the cause."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    cause = error.__cause__
+    if first.endswith(" with the following data:") and cause is not None and str(cause).strip():
+        return f"{first.removesuffix(' with the following data:')}: {str(cause).strip().splitlines()[0]}"
+    return first.split(". If you trust")[0].removesuffix(":")
 
 
 def load_query_pipeline(path: str | Path) -> Pipeline:

@@ -37,15 +37,68 @@ def test_module_outside_the_allow_list_is_refused(tmp_path):
             {"components": {"x": {"type": "os.system", "init_parameters": {}}}, "connections": [], "metadata": {}}
         )
     )
-    with pytest.raises(PipelineFileError, match="not a valid pipeline"):
+    with pytest.raises(PipelineFileError) as caught:
         load_pipeline(path)
+    assert str(caught.value).endswith(
+        "not a valid pipeline (Refusing to deserialize a class from module 'os': "
+        "the module is not on the trusted-module allowlist)"
+    )
 
 
-def test_broken_yaml(tmp_path):
+def test_broken_yaml_names_the_line(tmp_path):
     path = tmp_path / "broken.yml"
-    path.write_text("components: [unclosed\n")
-    with pytest.raises(PipelineFileError):
+    path.write_text("components:\n  reader\n    type: docqa.components.reader.ExtractiveReader\n")
+    with pytest.raises(
+        PipelineFileError,
+        match=r"broken\.yml: not valid YAML \(line 3, column 9: mapping values are not allowed here\)$",
+    ):
         load_pipeline(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "the file is empty"),
+        ("# nothing yet\n", "the file is empty"),
+        ("- reader\n- retriever\n", "the file is not a mapping of components and connections"),
+        ("components: [reader]\n", "'components' is not a mapping of names to components"),
+        ("components:\n  reader: 1\n", "component 'reader' is not a mapping with a 'type' and 'init_parameters'"),
+        ("components: {}\nconnections: reader\n", "'connections' is not a list of sender/receiver pairs"),
+    ],
+)
+def test_a_file_that_is_not_a_pipeline_is_one_line(tmp_path, text, problem):
+    path = tmp_path / "odd.yml"
+    path.write_text(text)
+    with pytest.raises(PipelineFileError) as caught:
+        load_pipeline(path)
+    assert f"odd.yml: not a pipeline: {problem} (see " in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_folder_is_not_a_pipeline_file(tmp_path):
+    with pytest.raises(PipelineFileError, match="a folder, not a pipeline YAML file"):
+        load_pipeline(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "reason"),
+    [
+        ("top_p: 3", "ExtractiveReader.__init__() got an unexpected keyword argument 'top_p'"),
+        ("max_seq_len: lots", "not supported between instances of 'str' and 'int'"),
+    ],
+)
+def test_a_wrong_component_parameter_is_named(tmp_path, parameter, reason):
+    text = (PIPELINES_DIR / "query.yml").read_text()
+    path = tmp_path / "edited.yml"
+    data = yaml.safe_load(text)
+    key, value = parameter.split(": ")
+    data["components"]["reader"]["init_parameters"][key] = value if value == "lots" else int(value)
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(PipelineFileError) as caught:
+        load_pipeline(path)
+    message = str(caught.value)
+    assert "not a valid pipeline (Couldn't deserialize component 'reader' of class 'ExtractiveReader': " in message
+    assert reason in message and "\n" not in message
 
 
 @pytest.mark.parametrize("name", ["query.yml", "indexing.yml"])
