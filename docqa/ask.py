@@ -11,6 +11,9 @@ from docqa.pipelines import QUERY_PIPELINE, load_query_pipeline, question_inputs
 from docqa.settings import Settings, get_settings
 from docqa.stores import check_embedding_model, describe_store, files_filter, files_within, store_errors
 
+#: Answers per question when neither the caller nor the pipeline's reader says.
+DEFAULT_TOP_K = 3
+
 
 def one_line(text: str) -> str:
     """``text`` with every run of whitespace, line breaks included, as one space: how answers are displayed."""
@@ -138,6 +141,22 @@ def require_documents(pipeline: Pipeline, settings: Settings | None = None) -> N
             check_embedding_model(store, embedder.model, settings)
 
 
+def check_question_length(reader: Any, question: str) -> None:
+    """
+    Refuse a question longer than the reader reads, before any model runs; a reader that cannot count a question's
+    tokens (Haystack's own, swapped in by a YAML edit) cuts long questions itself.
+
+    :raises QuestionTooLongError: when ``question`` has more tokens than the reader's ``max_query_length``.
+    """
+    count = getattr(reader, "question_token_count", None)
+    limit = getattr(reader, "max_query_length", None)
+    if count is None or not isinstance(limit, int):
+        return
+    tokens = count(question)
+    if tokens > limit:
+        raise QuestionTooLongError(tokens, limit)
+
+
 class QuestionAnswering:
     """
     The query pipeline, loaded once and kept warm, asked one question at a time.
@@ -165,18 +184,18 @@ class QuestionAnswering:
     def _check_index(self) -> None:
         require_documents(self.pipeline, self.settings)
 
-    def _check_question_length(self, question: str) -> None:
-        reader = self.pipeline.get_component("reader")
-        tokens = reader.question_token_count(question)
-        if tokens > reader.max_query_length:
-            raise QuestionTooLongError(tokens, reader.max_query_length)
+    @property
+    def default_top_k(self) -> int:
+        """The answers a question gets when no ``top_k`` is asked for: the reader's ``top_k`` in the pipeline YAML."""
+        top_k = getattr(self.pipeline.get_component("reader"), "top_k", None)
+        return top_k if isinstance(top_k, int) and top_k >= 1 else DEFAULT_TOP_K
 
-    def ask(self, question: str, top_k: int = 3, within: list[str] | None = None) -> AskResult:
+    def ask(self, question: str, top_k: int | None = None, within: list[str] | None = None) -> AskResult:
         """
         Answer one question from the indexed documents.
 
         :param question: the question in plain words.
-        :param top_k: how many answer spans to return.
+        :param top_k: how many answer spans to return; None: :attr:`default_top_k`.
         :param within: search only the indexed files at or under these files or folders; None or empty: all.
         :raises EmptyQuestionError, QuestionTooLongError, EmptyIndexError: on bad input or an empty index.
         :raises docqa.errors.NothingIndexedError: when nothing indexed is within ``within``.
@@ -184,10 +203,11 @@ class QuestionAnswering:
         question = question.strip()
         if not question:
             raise EmptyQuestionError()
+        top_k = self.default_top_k if top_k is None else top_k
         with store_errors(self.settings):
             self._check_index()
             filters = files_filter(files_within(within, self.settings)) if within else None
-            self._check_question_length(question)
+            check_question_length(self.pipeline.get_component("reader"), question)
             self.pipeline.warm_up()
             inputs = question_inputs(self.pipeline, question, filters=filters)
             inputs["reader"] = {"query": question, "top_k": top_k}
@@ -197,6 +217,6 @@ class QuestionAnswering:
         return result_from_answers(question, output["reader"]["answers"], documents, top_k=top_k)
 
 
-def ask(question: str, top_k: int = 3, pipeline_path: str | Path = QUERY_PIPELINE) -> AskResult:
+def ask(question: str, top_k: int | None = None, pipeline_path: str | Path = QUERY_PIPELINE) -> AskResult:
     """Answer one question with a freshly loaded query pipeline (see ``QuestionAnswering`` to keep it warm)."""
     return QuestionAnswering(pipeline_path).ask(question, top_k=top_k)

@@ -26,7 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the question, in plain words; without it, questions are read one per line (typed, or piped in) and "
         "answered as they come, with the models loaded once",
     )
-    parser.add_argument("--top-k", type=int, default=3, metavar="N", help="answer spans to return (default 3)")
+    parser.add_argument(
+        "--top-k",
+        type=int,
+        default=None,
+        metavar="N",
+        help="answer spans to return (default: the reader's top_k in the pipeline YAML, 3 in docqa's)",
+    )
     add_within_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.add_argument("--pipeline", default=str(QUERY_PIPELINE), help="query pipeline YAML")
@@ -81,7 +87,7 @@ def format_result(result: AskResult) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Ask one question, or every question read from standard input, and print the answers."""
-    if args.top_k < 1:
+    if args.top_k is not None and args.top_k < 1:
         raise UsageError("--top-k must be at least 1")
     from docqa.ask import QuestionAnswering
 
@@ -96,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 QUIT_WORDS = ("quit", "exit", "q", ":q")
 
 
-def ask_each_line(qa: QuestionAnswering, top_k: int, as_json: bool, within: list[str] | None = None) -> int:
+def ask_each_line(qa: QuestionAnswering, top_k: int | None, as_json: bool, within: list[str] | None = None) -> int:
     """
     Answer the questions of standard input, one per line, as they come (a prompt on a terminal, where an empty
     line or end of input quits). A question that cannot be asked (too long) is reported and the next one read.
