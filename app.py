@@ -11,10 +11,10 @@ from pathlib import Path
 import streamlit as st
 
 from docqa.answer_html import answer_html
-from docqa.ask import QuestionAnswering
+from docqa.ask import AskResult, QuestionAnswering
 from docqa.batch import BatchAnswerer, output_record, parse_questions, records_csv
 from docqa.commands.ask import NO_ANSWER_TEXT
-from docqa.errors import DocqaError, EmptyIndexError
+from docqa.errors import DocqaError, EmbeddingModelMismatchError, EmptyIndexError, NothingIndexedError
 from docqa.settings import get_settings
 from docqa.stores import count_passages, describe_store, indexed_files
 from indexing.files import SUPPORTED_EXTENSIONS
@@ -67,6 +67,18 @@ def page_message(error: DocqaError) -> str:
     """The one line the page shows for ``error``: the command line's, except where the page offers the fix itself."""
     if isinstance(error, EmptyIndexError):
         return f"the {error.where} is empty. Add your documents in the sidebar first."
+    if isinstance(error, NothingIndexedError):
+        return (
+            f"nothing is indexed at or under {', '.join(error.paths)} any more: it was removed from the {error.store} "
+            "meanwhile. The list of indexed files is up to date again."
+        )
+    if isinstance(error, EmbeddingModelMismatchError):
+        return (
+            f"the {error.where} was indexed with the embedding model {' and '.join(error.stored)}, but questions would "
+            f"be embedded with {error.model}, whose vectors are not comparable. Index your documents again with "
+            f"{error.model} (remove them in the sidebar and add them again, or python -m indexing --recreate PATH), "
+            f"or set DOCQA_EMBEDDING_MODEL back to {error.stored[0]} and restart the page."
+        )
     return str(error)
 
 
@@ -103,6 +115,8 @@ def documents_sidebar() -> None:
         status.caption(f"{counted(passages, 'passage')} in the {store}.")
         if "removed" in st.session_state:
             st.success(st.session_state.pop("removed"))
+        if "removed_error" in st.session_state:
+            st.error(st.session_state.pop("removed_error"))
         if paths:
             files_in_index(paths)
 
@@ -117,6 +131,7 @@ def index_files(files: list) -> None:
         st.error(page_message(error))
         return
     store_overview.clear()
+    st.session_state.pop("answer", None)
     done = f"Indexed {counted(summary.files_indexed, 'file')} ({counted(summary.passages_written, 'passage')}), "
     done += f"{summary.files_unchanged} unchanged."
     (st.success if summary.files_indexed or summary.files_unchanged else st.warning)(done)
@@ -130,18 +145,22 @@ def files_in_index(paths: list[str]) -> None:
         with st.form("remove", clear_on_submit=True, border=False):
             chosen = st.multiselect("Remove from the index", paths, key="remove_choice")
             submitted = st.form_submit_button("Remove", key="remove")
-        if not (submitted and chosen):
+        if not submitted:
+            return
+        if not chosen:
+            st.warning("Choose the files to remove first.")
             return
         try:
             with indexing_lock():
                 removed = remove_documents(chosen, get_settings().upload_path, indexer())
         except DocqaError as error:
-            st.error(page_message(error))
-            return
+            st.session_state["removed_error"] = page_message(error)
+            st.rerun()
         finally:
             store_overview.clear()
         passages = counted(sum(removed.values()), "passage")
         st.session_state["removed"] = f"Removed {passages} of {counted(len(removed), 'file')}."
+        st.session_state.pop("answer", None)
         st.rerun()
 
 
@@ -156,15 +175,35 @@ def ask_tab() -> None:
         within = st.multiselect("Search only in (all files when empty)", paths, key="within") if paths else []
         top_k = st.slider("Answers to show", min_value=1, max_value=10, value=3)
         submitted = st.form_submit_button("Ask", key="ask")
-    if not submitted:
-        return
+    if submitted:
+        st.session_state["answer"] = asked(question, top_k, within)
+    result = st.session_state.get("answer")
+    if isinstance(result, str):
+        st.error(result)
+    elif result is not None:
+        show_answer(result)
+
+
+def asked(question: str, top_k: int, within: list[str]) -> AskResult | str:
+    """The answers to ``question``, or the one line saying why it could not be asked (kept for the page's reruns)."""
     try:
-        result = question_answering().ask(question, top_k=top_k, within=within)
+        return question_answering().ask(question, top_k=top_k, within=within)
+    except NothingIndexedError as error:
+        # a file picked from a list made before it was removed: list the files again
+        store_overview.clear()
+        st.session_state["answer"] = page_message(error)
+        st.rerun()
     except DocqaError as error:
-        st.error(page_message(error))
-        return
+        if isinstance(error, EmptyIndexError | EmbeddingModelMismatchError):
+            store_overview.clear()
+        return page_message(error)
+
+
+def show_answer(result: AskResult) -> None:
+    """Answers best first, each with its source and marked passage, or the no-answer with the spans that lost."""
     if result.no_answer:
-        confidence = f" (no-answer confidence {result.no_answer_score:.2f})" if result.no_answer_score else ""
+        score = result.no_answer_score
+        confidence = f" (no-answer confidence {score:.2f})" if score is not None else ""
         st.warning(NO_ANSWER_TEXT + confidence)
         if result.answers:
             st.caption("Closest spans, below the no-answer threshold:")
@@ -172,7 +211,7 @@ def ask_tab() -> None:
         with st.container(border=True):
             st.html(answer_html(answer))
     if result.documents:
-        with st.expander(f"{len(result.documents)} passages searched"):
+        with st.expander(f"{counted(len(result.documents), 'passage')} searched"):
             for document in result.documents:
                 score = f"{document.score:.3f}" if document.score is not None else "—"
                 page = f", page {document.page}" if document.page is not None else ""

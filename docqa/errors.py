@@ -56,6 +56,8 @@ class NothingIndexedError(DocqaError):
     exit_code = 2
 
     def __init__(self, paths: list[str], store: str) -> None:
+        self.paths = list(paths)
+        self.store = store
         super().__init__(
             f"nothing is indexed at or under {', '.join(paths)} in the {store}. Check the paths (they are matched "
             "as absolute paths, as indexing stored them)."
@@ -150,6 +152,9 @@ class EmbeddingModelMismatchError(DocqaError):
     """The passages were embedded by another model than the one that would embed the question."""
 
     def __init__(self, where: str, stored: list[str], model: str) -> None:
+        self.where = where
+        self.stored = list(stored)
+        self.model = model
         built = " and ".join(stored)
         super().__init__(
             f"the {where} was indexed with the embedding model {built}, but questions would be embedded with "

@@ -105,6 +105,48 @@ def test_the_right_source_is_retrieved_first(qa, question, expected_file):
     assert result.documents[0].source.endswith(expected_file)
 
 
+def query_yaml_with_reader(folder: Path, reader: dict) -> Path:
+    """docqa's query pipeline with its reader component replaced by ``reader`` (type and init_parameters)."""
+    data = yaml.safe_load((ROOT / "pipelines" / "query.yml").read_text())
+    data["components"]["reader"] = reader
+    path = folder / "query_edited.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_the_readers_top_k_in_the_yaml_is_how_many_answers_ask_gives(page_env, tmp_path):
+    reader = yaml.safe_load((ROOT / "pipelines" / "query.yml").read_text())["components"]["reader"]
+    assert reader["init_parameters"]["top_k"] == 3, "the README's 3 best answers"
+    reader["init_parameters"]["top_k"] = 1
+    qa = QuestionAnswering(query_yaml_with_reader(tmp_path, reader))
+    question = "When was the Farrow Point Lighthouse first lit?"
+    assert qa.default_top_k == 1
+    assert len(qa.ask(question).answers) == 1
+    assert len(qa.ask(question, top_k=2).answers) == 2, "--top-k and the page's slider still choose"
+
+
+def test_haystacks_reader_swapped_in_by_a_yaml_edit_answers_ask_and_batch(page_env, tmp_path, tiny_roberta_dir):
+    from docqa.batch import BatchAnswerer, QuestionRow
+
+    haystack_reader = {
+        "type": "haystack_integrations.components.readers.transformers.extractive_reader.TransformersExtractiveReader",
+        "init_parameters": {"model": str(tiny_roberta_dir), "top_k": 2},
+    }
+    path = query_yaml_with_reader(tmp_path, haystack_reader)
+    qa = QuestionAnswering(path)
+    result = qa.ask("When was the Farrow Point Lighthouse first lit?" + " and then" * 100)
+    assert qa.default_top_k == 2 and len(result.answers) == 2, "a long question is cut by Haystack's reader itself"
+    for answer in result.answers:
+        assert answer.context[answer.start : answer.end] == answer.text and Path(answer.source).parent == SAMPLE
+    rows = [QuestionRow("1", "Who was the first keeper?", ""), QuestionRow("2", "", "")]
+    answered = list(BatchAnswerer(path).answer(rows))
+    assert [(row.id, bool(result), bool(error)) for row, result, error in answered] == [
+        ("1", True, False),
+        ("2", False, True),
+    ]
+    assert len(answered[0][1].answers) == 1
+
+
 def test_pdf_answers_carry_page_numbers(qa):
     result = qa.ask("Which apple variety is planted most?", top_k=10)
     pdf_answers = [a for a in result.answers if a.source.endswith(".pdf")]
@@ -371,6 +413,22 @@ def test_page_searches_only_the_files_chosen(page_env):
     assert {line.value.split("  ", 1)[1] for line in page.text} == {bridge}
 
 
+def test_page_keeps_the_last_answer_while_the_page_reruns(page_env):
+    page = ask_on_page("When was the Farrow Point Lighthouse first lit?")
+    answered = [block.value for block in page.html]
+    searched = page.main.expander[-1].label
+    assert answered and re.fullmatch(r"\d+ passages? searched", searched)
+    page.run()
+    assert not page.exception
+    assert [block.value for block in page.html] == answered, "a rerun (an upload, a click) keeps the answer"
+    page.text_input(key="question").input(" ")
+    page.button(key="ask").click()
+    page.run()
+    assert not page.html and [error.value for error in page.error] == [
+        'the question is empty. Ask a question in plain words, e.g. "Who wrote it?"'
+    ]
+
+
 def test_page_reports_user_errors_in_one_line(page_env):
     page = ask_on_page("   ")
     assert [error.value for error in page.error] == [
@@ -481,3 +539,30 @@ def test_page_points_to_its_own_sidebar_when_nothing_is_indexed(fresh_page_env):
     assert [error.value for error in page.error] == [
         f"the embedded store at {fresh_page_env / 'store'} is empty. Add your documents in the sidebar first."
     ]
+
+
+def test_page_tells_a_file_removed_meanwhile_and_lists_the_files_again(fresh_page_env):
+    folder = fresh_page_env / "docs"
+    folder.mkdir()
+    for name in ("farrow_point_lighthouse.txt", "halvard_bridge.html"):
+        (folder / name).write_bytes((SAMPLE / name).read_bytes())
+    env = dict(os.environ)
+    assert run(["indexing", str(folder)], env).returncode == 0
+    lighthouse = str(folder / "farrow_point_lighthouse.txt")
+    page = open_page()
+    page.multiselect(key="within").select(lighthouse)
+    assert run(["indexing", "--remove", lighthouse], env).returncode == 0
+
+    page = ask_on_page("When was the Farrow Point Lighthouse first lit?", page)
+    assert [error.value for error in page.error] == [
+        f"nothing is indexed at or under {lighthouse} any more: it was removed from the embedded store at "
+        f"{fresh_page_env / 'store'} meanwhile. The list of indexed files is up to date again."
+    ]
+    assert page.multiselect(key="within").options == [str(folder / "halvard_bridge.html")]
+    assert page.multiselect(key="within").value == []
+    assert page.sidebar.expander[0].label == "1 file indexed"
+
+    page.button(key="remove").click()
+    page.run()
+    assert not page.exception
+    assert [box.value for box in page.sidebar.warning] == ["Choose the files to remove first."]
