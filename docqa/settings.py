@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_device(cls, value: str) -> str:
         value = value.strip().lower()
-        if value in ("auto", "cpu", "cuda", "mps") or value.startswith("cuda:"):
+        if value in ("auto", "cpu", "cuda", "mps") or (value.startswith("cuda:") and value[5:].isdigit()):
             return value
         raise ValueError(f"unknown device {value!r}; use auto, cpu, cuda, cuda:N or mps")
 
@@ -61,6 +61,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "DOCQA_ES_CA_CERTS: a CA certificate is for https:// URLs, but DOCQA_ES_HOSTS has an http:// one; "
                     "use https:// or unset DOCQA_ES_CA_CERTS"
+                )
+            if self.es_ca_certs is not None and not self.es_ca_certs.expanduser().is_file():
+                raise ValueError(
+                    f"DOCQA_ES_CA_CERTS: {self.es_ca_certs} is not a file; give the path of the cluster's CA "
+                    "certificate (PEM), e.g. config/certs/http_ca.crt of the Elasticsearch installation"
                 )
         return self
 
@@ -80,7 +85,10 @@ def check_es_hosts(value: str) -> None:
     if not hosts:
         raise ValueError("DOCQA_ES_HOSTS: no Elasticsearch URL given; use e.g. http://localhost:9200 (comma-separated)")
     for host in hosts:
-        url = urlsplit(host)
+        try:
+            url = urlsplit(host)
+        except ValueError as error:
+            raise ValueError(f"DOCQA_ES_HOSTS: {host!r} is not a URL ({error})") from error
         if "@" in url.netloc or "@" in host.partition("/")[0]:
             # shown on the page and in every message: the password must not be part of it
             raise ValueError(
@@ -110,6 +118,11 @@ def get_settings() -> Settings:
 
     try:
         return Settings()
+    except UnicodeDecodeError as error:
+        env_file = Path(".env").resolve()
+        raise SettingsError(
+            str(env_file), f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at {error.start}); save it as UTF-8"
+        ) from error
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])

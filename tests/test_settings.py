@@ -40,7 +40,8 @@ def test_dotenv_file_is_read_and_empty_values_mean_unset(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("variable", "value"), [("DOCQA_STORE", "postgres"), ("DOCQA_DEVICE", "tpu"), ("DOCQA_ES_MAX_RETRIES", "-1")]
+    ("variable", "value"),
+    [("DOCQA_STORE", "postgres"), ("DOCQA_DEVICE", "tpu"), ("DOCQA_DEVICE", "cuda:x"), ("DOCQA_ES_MAX_RETRIES", "-1")],
 )
 def test_bad_values_name_the_variable(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
@@ -64,6 +65,7 @@ def test_a_bad_device_message_has_no_library_prefix(monkeypatch):
         (",", "no Elasticsearch URL given"),
         ("http://es:port", "'http://es:port' is not a URL"),
         ("http://", "'http://' has no host name"),
+        ("http://[::1", "'http://[::1' is not a URL (Invalid IPv6 URL)"),
         ("http://es1:9200,es2:9200", "'es2:9200' is not an http:// or https:// URL"),
     ],
 )
@@ -97,7 +99,26 @@ def test_a_ca_certificate_needs_https_urls(monkeypatch, tmp_path):
         get_settings()
     assert str(error.value).startswith("DOCQA_ES_CA_CERTS: a CA certificate is for https:// URLs, but DOCQA_ES_HOSTS")
     monkeypatch.setenv("DOCQA_ES_HOSTS", "https://es1:9200,https://es2:9200")
+    with pytest.raises(SettingsError) as error:
+        get_settings()
+    assert str(error.value).startswith(f"DOCQA_ES_CA_CERTS: {tmp_path / 'ca.pem'} is not a file; give the path")
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     assert get_settings().es_ca_certs == tmp_path / "ca.pem"
+
+
+@pytest.mark.parametrize(
+    ("content", "byte"),
+    [
+        ("DOCQA_ES_HOSTS=http://caf\u00e9:9200\n".encode("cp1252"), "0xe9 at 25"),
+        ("DOCQA_STORE=memory\n".encode("utf-16"), "0xff at 0"),
+    ],
+)
+def test_a_dotenv_file_that_is_not_utf8_is_one_line(monkeypatch, tmp_path, content, byte):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_bytes(content)
+    with pytest.raises(SettingsError) as error:
+        get_settings()
+    assert str(error.value).startswith(f"{tmp_path / '.env'}: not UTF-8 text (byte {byte}); save it as UTF-8.")
 
 
 def test_the_store_name_is_read_whatever_its_case(monkeypatch):
