@@ -670,16 +670,29 @@ def wait_until_ready(store_or_settings: Any = None, timeout_s: float | None = No
                 found = unavailable_reason(error, request_timeout)
                 if found is None:
                     raise
+                if _answered_not_as_elasticsearch(error):
+                    raise StoreUnavailableError(host, found) from error
                 reason = found
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                first = reason.split(". ")[0]
+                first = reason.split(". ")[0].rstrip(".")
                 raise StoreUnavailableError(
                     host, f"{first}; gave up after waiting {timeout_s:g} s. Start it or raise DOCQA_ES_WAIT_SECONDS."
                 )
             time.sleep(min(poll_s, remaining))
     finally:
         client.close()
+
+
+def _answered_not_as_elasticsearch(error: Exception) -> bool:
+    """A client error (4xx other than 408 and 429) from a server that is not Elasticsearch: waiting will not help."""
+    return (
+        isinstance(error, ApiError)
+        and isinstance(error.status_code, int)
+        and 400 <= error.status_code < 500
+        and error.status_code not in (408, 429)
+        and not _from_elasticsearch(error)
+    )
 
 
 def check_embedding_dimension(store: DocqaElasticsearchStore, model_dim: int) -> None:

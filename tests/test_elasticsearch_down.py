@@ -375,6 +375,25 @@ def test_wait_until_ready_does_not_wait_on_rejected_credentials(fake_es):
     assert len(fake_es.requests) == 1
 
 
+def test_wait_until_ready_does_not_wait_on_a_web_server_that_is_not_elasticsearch(fake_es):
+    fake_es.mode = 404
+    with pytest.raises(StoreUnavailableError) as caught:
+        wait_until_ready(make_store(fake_es.url), timeout_s=30, poll_s=0.05)
+    message = str(caught.value)
+    assert message.startswith(f"Elasticsearch at {fake_es.url} answered 404 (not found) where Elasticsearch would not")
+    assert "gave up" not in message and ".;" not in message
+    assert len(fake_es.requests) == 1
+
+
+def test_wait_until_ready_names_the_last_reason_in_one_sentence(fake_es):
+    fake_es.mode = 500
+    with pytest.raises(StoreUnavailableError) as caught:
+        wait_until_ready(make_store(fake_es.url), timeout_s=0.5, poll_s=0.1)
+    message = str(caught.value)
+    assert "failed with HTTP 500" in message and "; gave up after waiting 0.5 s. Start it" in message
+    assert ".;" not in message
+
+
 def test_api_key_wins_over_the_password(fake_es, monkeypatch):
     monkeypatch.setenv("DOCQA_ES_API_KEY", "a2V5aWQ6c2VjcmV0")
     monkeypatch.setenv("DOCQA_ES_PASSWORD", "pw")
