@@ -39,10 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"docqa {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     commands.required = True
+    parser.subcommand_parsers = {}  # type: ignore[attr-defined]
     for module in _command_modules():
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
+        parser.subcommand_parsers[module.NAME] = sub  # type: ignore[attr-defined]
     return parser
 
 
@@ -107,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (sys.argv[1:] if argv is None else argv):
             parser.print_help(sys.stderr)
             return 2
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            parser.subcommand_parsers[args.command].error(f"unrecognized arguments: {' '.join(extras)}")
         quiet_libraries()
     except KeyboardInterrupt:
         print("docqa: interrupted", file=sys.stderr)

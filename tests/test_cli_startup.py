@@ -73,6 +73,13 @@ def test_a_usage_error_is_one_line_and_loads_no_model_library():
     assert heavy == []
 
 
+def test_an_unknown_option_points_to_the_commands_own_help():
+    result, heavy = run_and_list("docqa", "ask", "Who?", "--bogus")
+    assert result.returncode == 2
+    assert result.stderr == "docqa ask: error: unrecognized arguments: --bogus (see docqa ask --help)\n"
+    assert heavy == []
+
+
 def test_evaluate_shows_the_top_k_the_evaluation_uses_by_default():
     from docqa.commands.evaluate import TOP_K
     from docqa.evaluation.evaluate import RECALL_AT

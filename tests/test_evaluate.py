@@ -441,6 +441,16 @@ def test_evaluate_checks_out_before_evaluating(no_reader_model, data, pipeline_c
         assert "cannot write in /proc" in one_line(capsys, [*argv, "/proc/x/r.json"])[0]
 
 
+@pytest.mark.parametrize("command", ["evaluate", "calibrate"])
+def test_a_folder_as_pipeline_or_a_dataset_that_is_not_utf8_is_one_line(no_reader_model, data, capsys, command):
+    line, _ = one_line(capsys, [command, str(data), "--pipeline", str(no_reader_model)])
+    assert line.endswith(f"pipeline {no_reader_model}: a folder, not a pipeline YAML file")
+    latin = no_reader_model / "latin.json"
+    latin.write_bytes(data.read_text().replace("?", "\u00e9?").encode("cp1252"))
+    line, _ = one_line(capsys, [command, str(latin)])
+    assert f"{latin}: not UTF-8 text (byte 0xe9 at " in line and "Check the path" not in line
+
+
 def test_write_outputs_failure_is_one_line(data):
     from docqa.errors import UsageError
     from docqa.evaluation.evaluate import write_outputs

@@ -166,6 +166,8 @@ def read_pipeline_yaml(path: str | Path) -> Any:
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise PipelineFileError(str(path), "a folder, not a pipeline YAML file")
     if not path.is_file():
         raise PipelineFileError(str(path), "no such file")
     try:

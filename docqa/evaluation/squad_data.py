@@ -73,8 +73,12 @@ def read_json(path: str | Path, what: str) -> Any:
         raise InputPathError(str(path), "does not exist" if not path.exists() else "is not a file")
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise InputPathError(str(path), f"cannot be read ({error})") from error
+    except UnicodeDecodeError as error:
+        raise DatasetError(
+            str(path), f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at {error.start}); expected a {what}"
+        ) from error
     if not text.strip():
         raise DatasetError(str(path), f"the file is empty; expected a {what}")
     try:
