@@ -8,6 +8,7 @@ import csv
 import io
 import itertools
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from docqa.ask import AskResult, check_question_length, require_documents, resul
 from docqa.errors import DatasetError, DocqaError, EmptyQuestionError, InputPathError, QuestionTooLongError
 from docqa.pipelines import ALLOWED_MODULES, load_query_pipeline, question_inputs, reader_documents_source
 from docqa.stores import files_filter, files_within, store_errors
+
+#: A line break inside a quoted CSV field, with the white space around it: read as one space.
+_LINE_BREAKS = re.compile(r"\s*[\r\n]\s*")
 
 OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_score", "source", "page", "error"]
 
@@ -74,7 +78,7 @@ def parse_questions(name: str, data: bytes, suffix: str | None = None) -> list[Q
     elif suffix == ".jsonl":
         rows = _read_jsonl(name, text)
     elif suffix == ".txt":
-        rows = [QuestionRow(str(n), line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        rows = [QuestionRow(str(n), line.strip()) for n, line in enumerate(_lines(text), 1) if line.strip()]
     else:
         raise DatasetError(name, f"unsupported question file type {suffix or '(none)'}; use .csv, .jsonl or .txt")
     if not rows:
@@ -84,6 +88,14 @@ def parse_questions(name: str, data: bytes, suffix: str | None = None) -> list[Q
         duplicate = next(i for i in ids if ids.count(i) > 1)
         raise DatasetError(name, f"id {duplicate!r} appears more than once; ids must be unique")
     return rows
+
+
+def _lines(text: str) -> list[str]:
+    """
+    The lines of ``text``, each with its line break: only LF, CR LF and CR end a line, not the other characters
+    :meth:`str.splitlines` breaks at (U+2028, U+0085, form feed, ...), which may be inside a question.
+    """
+    return io.StringIO(text, newline="").readlines()
 
 
 class _CountedLines:
@@ -117,7 +129,7 @@ def _csv_problem(line: int, error: csv.Error) -> str:
 
 
 def _read_csv(name: str, text: str) -> list[QuestionRow]:
-    lines = _CountedLines(text.splitlines())
+    lines = _CountedLines(_lines(text))
     reader = csv.DictReader(lines, strict=True)
     try:
         fields = [(name or "").strip().lower() for name in reader.fieldnames or []]
@@ -137,7 +149,8 @@ def _read_csv(name: str, text: str) -> list[QuestionRow]:
         if None in record or None in record.values():
             raise DatasetError(name, f"line {first_line} has another number of fields than the header")
         values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
-        rows.append((len(rows) + 1, values.get("id") or None, values["question"], ""))
+        question = _LINE_BREAKS.sub(" ", values["question"])
+        rows.append((len(rows) + 1, values.get("id") or None, question, ""))
     return _numbered(rows)
 
 
@@ -147,7 +160,7 @@ def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
     ``problem`` (the other lines are still answered), unless no line is one: then the file is refused.
     """
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         try:

@@ -1,6 +1,8 @@
 import csv
+import errno
 import io
 import json
+import os
 
 import pytest
 
@@ -14,6 +16,8 @@ from docqa.batch import (
     read_questions,
     records_csv,
 )
+from docqa.cli import build_parser, run_command
+from docqa.commands.batch import RowOutput
 from docqa.errors import DatasetError, InputPathError
 
 pytestmark = pytest.mark.unit
@@ -179,3 +183,113 @@ def test_questions_from_standard_input_and_a_folder_given_for_a_file(tmp_path, m
         read_questions("-")
     with pytest.raises(InputPathError, match="is a folder, not a question file"):
         read_questions(tmp_path)
+
+
+def test_only_lf_crlf_and_cr_end_a_line(tmp_path):
+    jsonl = tmp_path / "q.jsonl"
+    lines = [{"id": "q1", "question": "Who built\u2028the bridge?"}, {"question": "When\u2029\x85?"}]
+    jsonl.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    assert read_questions(jsonl) == [
+        QuestionRow("q1", "Who built\u2028the bridge?"),
+        QuestionRow("2", "When\u2029\x85?"),
+    ]
+    txt = tmp_path / "q.txt"
+    txt.write_text("Who built\x85the bridge?\r\nWhy\x0b\x0c\x1c\x1d\x1e?\rHow?\n", encoding="utf-8", newline="")
+    assert read_questions(txt) == [
+        QuestionRow("1", "Who built\x85the bridge?"),
+        QuestionRow("2", "Why\x0b\x0c\x1c\x1d\x1e?"),
+        QuestionRow("3", "How?"),
+    ]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_csv_line_breaks_inside_a_quoted_question_are_a_space(tmp_path, newline):
+    path = tmp_path / "q.csv"
+    content = 'id,question\nq1,"Who built\nthe bridge?"\nq2,"Why  \n\n  now?"\nq3,How?\n'
+    path.write_text(content.replace("\n", newline), encoding="utf-8", newline="")
+    assert read_questions(path) == [
+        QuestionRow("q1", "Who built the bridge?"),
+        QuestionRow("q2", "Why now?"),
+        QuestionRow("q3", "How?"),
+    ]
+    path.write_text('id,question\r\nq1,"Who built\nthe bridge?"\r\nq2,Why?,x\r\n', newline="")
+    with pytest.raises(DatasetError, match="line 4 has another number of fields"):
+        read_questions(path)
+
+
+def test_csv_with_a_line_separator_inside_a_field_is_read(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text('id,question\nq1,"Who built\u2028the bridge?"\nq2,Why\u2028now?\n', encoding="utf-8")
+    assert read_questions(path) == [QuestionRow("q1", "Who built\u2028the bridge?"), QuestionRow("q2", "Why\u2028now?")]
+
+
+def _record(n: int) -> dict:
+    return output_record(QuestionRow(str(n), "Who?"), None, "")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux), a file every write to fails")
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_an_output_file_that_fills_up_is_one_line(fmt):
+    output = RowOutput("/dev/full", fmt)
+    with pytest.raises(InputPathError) as error:
+        output.write(_record(1))
+    assert str(error.value) == (
+        "/dev/full: cannot be written (No space left on device); 0 rows written before it failed. "
+        "Check the path and try again."
+    )
+    assert output.failed
+    output.close()
+    assert output._handle.closed
+
+
+class _FullAfter(io.StringIO):
+    """A stream whose flushes fail, as on a full disk, after the first ``flushes``."""
+
+    def __init__(self, flushes: int, error: OSError | None = None) -> None:
+        super().__init__()
+        self.flushes = flushes
+        self.error = error or OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def flush(self) -> None:
+        if self.flushes == 0:
+            raise self.error
+        self.flushes -= 1
+
+
+class _Answerer:
+    """Answers nothing (no models), every row without an error."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def check_index(self) -> None:
+        pass
+
+    def answer(self, rows):
+        for row in rows:
+            yield row, None, ""
+
+
+def test_batch_output_that_fails_part_way_is_one_line_with_the_rows_written(tmp_path, monkeypatch, capsys):
+    questions = tmp_path / "q.txt"
+    questions.write_text("Who?\nWhy?\nHow?\n")
+    monkeypatch.setattr("docqa.batch.BatchAnswerer", _Answerer)
+    args = build_parser().parse_args(["batch", str(questions), "--format", "jsonl", "--no-progress"])
+    monkeypatch.setattr("sys.stdout", stdout := _FullAfter(2))
+    assert run_command("docqa", args.handler, args) == 2
+    assert capsys.readouterr().err == (
+        "docqa: standard output: cannot be written (No space left on device); 2 rows written before it failed. "
+        "Check the path and try again.\n"
+    )
+    assert [json.loads(line)["id"] for line in stdout.getvalue().splitlines()[:2]] == ["1", "2"]
+    if os.path.exists("/dev/full"):
+        args = build_parser().parse_args(["batch", str(questions), "--out", "/dev/full", "--format", "csv"])
+        assert run_command("docqa", args.handler, args) == 2
+        assert capsys.readouterr().err.startswith(
+            "docqa: /dev/full: cannot be written (No space left on device); 0 rows"
+        )
+    monkeypatch.setattr("sys.stdout", _FullAfter(1, BrokenPipeError(errno.EPIPE, "Broken pipe")))
+    output = RowOutput(None, "jsonl")
+    output.write(_record(1))
+    with pytest.raises(BrokenPipeError):
+        output.write(_record(2))

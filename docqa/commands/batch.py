@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -71,13 +73,15 @@ def run(args: argparse.Namespace) -> int:
                 failed += bool(error)
                 progress.update()
         except DocqaError as error:
-            if not done:
+            if not done or output.failed:
                 raise
             raise BatchStoppedError(done, len(rows), failed, args.out or "the output above", error) from error
         finally:
             progress.close()
-    finally:
-        output.close()
+    except BaseException:
+        output.close(quiet=True)
+        raise
+    output.close()
     seconds = time.perf_counter() - started
     print(
         f"docqa batch: {len(rows) - failed} of {len(rows)} questions answered, {failed} failed, {seconds:.1f} s",
@@ -116,7 +120,7 @@ def check_output_path(out: str, questions: str) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise InputPathError(str(folder), "is not an existing folder, so --out cannot be written there")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if not os.access(path if path.exists() else folder, os.W_OK):
         raise InputPathError(out, "cannot be written (permission denied)")
 
 
@@ -129,11 +133,18 @@ class RowOutput:
     def __init__(self, out: str | None, fmt: str) -> None:
         self.out = out
         self.fmt = fmt
+        self.written = 0
+        self.failed = False
         self._handle: TextIO | None = None
         self._writer: RowWriter | None = None
 
     def write(self, record: dict[str, Any]) -> None:
-        """Write and flush one row."""
+        """
+        Write and flush one row.
+
+        :raises InputPathError: when the output cannot be opened or written (a full disk, say), naming the rows
+            written before.
+        """
         if self._writer is None:
             try:
                 path = Path(self.out).expanduser() if self.out else None
@@ -142,10 +153,39 @@ class RowOutput:
                 raise InputPathError(str(self.out), f"cannot be written ({error.strerror or error})") from error
             from docqa.batch import RowWriter
 
-            self._writer = RowWriter(self._handle, self.fmt)
-        self._writer.write(record)
+            with self._failures():
+                self._writer = RowWriter(self._handle, self.fmt)
+        with self._failures():
+            self._writer.write(record)
+        self.written += 1
 
-    def close(self) -> None:
-        """Close the file, if one was opened."""
-        if self.out and self._handle is not None:
+    def close(self, quiet: bool = False) -> None:
+        """
+        Close the file, if one was opened.
+
+        :param quiet: ignore a failure, as after a failed write (another error is being reported).
+        :raises InputPathError: when the rows still buffered cannot be written.
+        """
+        if not self.out or self._handle is None:
+            return
+        if quiet or self.failed:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            return
+        with self._failures():
             self._handle.close()
+
+    @contextlib.contextmanager
+    def _failures(self) -> Iterator[None]:
+        """Turn a failed write into one line naming the output, the OS reason and the rows written before."""
+        try:
+            yield
+        except OSError as error:
+            if isinstance(error, BrokenPipeError) and not self.out:
+                raise
+            self.failed = True
+            rows = f"{self.written} row{'s' * (self.written != 1)}"
+            raise InputPathError(
+                self.out or "standard output",
+                f"cannot be written ({error.strerror or error}); {rows} written before it failed",
+            ) from error
