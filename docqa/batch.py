@@ -136,7 +136,10 @@ def _read_csv(name: str, text: str) -> list[QuestionRow]:
     except csv.Error as error:
         raise DatasetError(name, _csv_problem(1, error)) from error
     if "question" not in fields:
-        raise DatasetError(name, "has no 'question' column in its header row")
+        hint = ""
+        if len(fields) == 1 and any(mark in fields[0] for mark in ";\t"):
+            hint = " (its columns look separated by semicolons or tabs; save it as CSV with commas)"
+        raise DatasetError(name, f"has no 'question' column in its header row{hint}")
     rows = []
     while True:
         first_line = lines.next_nonblank()
@@ -146,11 +149,17 @@ def _read_csv(name: str, text: str) -> list[QuestionRow]:
             break
         except csv.Error as error:
             raise DatasetError(name, _csv_problem(first_line, error)) from error
-        if None in record or None in record.values():
-            raise DatasetError(name, f"line {first_line} has another number of fields than the header")
-        values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
-        question = _LINE_BREAKS.sub(" ", values["question"])
-        rows.append((len(rows) + 1, values.get("id") or None, question, ""))
+        values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items() if k is not None}
+        row_id = values.get("id") or None
+        if None in record:
+            problem = f"line {first_line} has more fields than the header (a comma in the question? put it in quotes)"
+            rows.append((len(rows) + 1, row_id, "", problem))
+        elif None in record.values():
+            rows.append((len(rows) + 1, row_id, "", f"line {first_line} has fewer fields than the header"))
+        else:
+            rows.append((len(rows) + 1, row_id, _LINE_BREAKS.sub(" ", values["question"]), ""))
+    if rows and all(problem for *_, problem in rows):
+        raise DatasetError(name, rows[0][3])
     return _numbered(rows)
 
 

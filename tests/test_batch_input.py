@@ -63,7 +63,8 @@ def test_rows_without_an_id_get_one_no_other_row_has(tmp_path, name, content, id
         ("q.csv", "id,question\n", "has no questions"),
         ("q.jsonl", "\n  \n\n", "is empty"),
         ("q.csv", "id,text\n1,Who?\n", "no 'question' column"),
-        ("q.csv", "id,question\n1,Who?,extra\n", "line 2 has another number of fields"),
+        ("q.csv", "id,question\n1,Who?,extra\n", "line 2 has more fields than the header (a comma in the question?"),
+        ("q.csv", "id;question\n1;Who?\n", "no 'question' column in its header row (its columns look separated by"),
         ("q.csv", 'id,question\n1,"Who?\n', "line 2: broken CSV, a quoted field opened here is never closed"),
         (
             "q.csv",
@@ -71,7 +72,7 @@ def test_rows_without_an_id_get_one_no_other_row_has(tmp_path, name, content, id
             "line 4: broken CSV, a quoted field opened here is never closed",
         ),
         ("q.csv", 'id,question\n1,"Who" said?\n', "line 2: broken CSV (',' expected after '\"')"),
-        ("q.csv", 'id,question\n1,"Who?\nWhom?"\n2,Why?,x\n', "line 4 has another number of fields"),
+        ("q.csv", "id,question,lang\n1,Who?\n2,Why?\n", "line 2 has fewer fields than the header"),
         ("q.jsonl", "{broken\n\n[1]\n", "line 1 is not valid JSON"),
         ("q.jsonl", '{"q": "no"}\n', "line 1 has no string field 'question'"),
         ("q.jsonl", '{"question": "A", "id": {"a": 1}}\n', "line 1: 'id' must be a string or a whole number"),
@@ -213,8 +214,20 @@ def test_csv_line_breaks_inside_a_quoted_question_are_a_space(tmp_path, newline)
         QuestionRow("q3", "How?"),
     ]
     path.write_text('id,question\r\nq1,"Who built\nthe bridge?"\r\nq2,Why?,x\r\n', newline="")
-    with pytest.raises(DatasetError, match="line 4 has another number of fields"):
-        read_questions(path)
+    assert read_questions(path)[1] == QuestionRow(
+        "q2", "", "line 4 has more fields than the header (a comma in the question? put it in quotes)"
+    )
+
+
+def test_ragged_csv_rows_become_failed_rows_and_keep_their_ids(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text('id,question\na,Who built it?\nb,Who built it, and when?\nc\n\nd,"When, then?"\n')
+    assert [(row.id, row.question, row.problem) for row in read_questions(path)] == [
+        ("a", "Who built it?", ""),
+        ("b", "", "line 3 has more fields than the header (a comma in the question? put it in quotes)"),
+        ("c", "", "line 4 has fewer fields than the header"),
+        ("d", "When, then?", ""),
+    ]
 
 
 def test_csv_with_a_line_separator_inside_a_field_is_read(tmp_path):
