@@ -3,6 +3,7 @@
 import codecs
 import io
 import os
+import re
 import unicodedata
 import zipfile
 import zlib
@@ -20,6 +21,12 @@ TEXT_EXTENSIONS = (".txt", ".md", ".html", ".htm")
 # Plain-text files whose encoding docqa detects and hands to the converter (HTML declares its own).
 DECODED_EXTENSIONS = (".txt", ".md")
 _SNIFF_BYTES = 1 << 16
+#: Chaos scores (charset-normalizer's share of garbled text) closer than this are noise: Windows-1252's quotes, dashes
+#: and symbols (’ – … € ½) score up to about 0.08 more than the letters Mac and DOS code pages read them as.
+_CHAOS_MARGIN = 0.1
+#: The share of accented letters up to which a Windows-1252 reading counts as Western text.
+_WESTERN_ACCENTED_SHARE = 0.05
+_WORD = re.compile(r"[^\W\d_]+")
 _BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -134,10 +141,12 @@ def unreadable_reason(path: Path) -> str | None:
 def text_encoding(data: bytes) -> str | None:
     """
     The encoding of a text file's bytes: its byte-order mark's; else UTF-8 when the bytes are UTF-8, or
-    :data:`MOSTLY_UTF8` when they are but for a few stray bytes; else, among the
-    legacy code pages charset-normalizer finds least garbled, the one whose text has the fewest symbols inside words
-    (``zosta³a`` is Polish read as Windows-1252), Windows code pages first and Windows-1252 (older Western European
-    files) first of all: the detector alone takes Spanish for Central European and Polish for Western European.
+    :data:`MOSTLY_UTF8` when they are but for a few stray bytes; else, among the legacy code pages charset-normalizer
+    finds least garbled (and Windows-1252 when it is nearly as little garbled and reads as Western text: the detector
+    finds its typographic quotes and dashes more garbled than the letters Mac and DOS code pages make of them), the one
+    whose text has the fewest symbols inside words (``zosta³a`` is Polish read as Windows-1252), Windows code pages
+    first and Windows-1252 (older Western European files) first of all: the detector alone takes Spanish for Central
+    European and Polish for Western European.
 
     :returns: a codec name, or None for binary data (NUL bytes) or bytes that no encoding reads as text.
     """
@@ -163,12 +172,31 @@ def text_encoding(data: bytes) -> str | None:
         return None
     least_chaos = min(result.chaos for result in results)
     candidates = list(dict.fromkeys(result.encoding for result in results if result.chaos <= least_chaos))
+    if western is not None and western.chaos <= least_chaos + _CHAOS_MARGIN and _reads_as_western(data):
+        candidates = list(dict.fromkeys([*candidates, "cp1252"]))
 
     def rank(encoding: str) -> tuple[int, int, int]:
         preference = 0 if encoding == "cp1252" else 1 if encoding.startswith("cp125") else 2
         return _symbols_inside_words(data.decode(encoding)), preference, candidates.index(encoding)
 
     return min(candidates, key=rank)
+
+
+def _reads_as_western(data: bytes) -> bool:
+    """
+    Whether ``data`` read as Windows-1252 looks like Western text: few accented letters (English has almost none,
+    French about 4 in 100) and no word of accented letters only, unlike Central European text read so (``měsíčně``
+    is ``mìsíènì``) or Cyrillic and Greek (``Москва`` is ``Ìîñêâà``).
+    """
+    try:
+        words = _WORD.findall(data.decode("cp1252"))
+    except UnicodeDecodeError:
+        return False
+    letters = sum(len(word) for word in words)
+    accented = sum(char > "\x7f" for word in words for char in word)
+    return accented <= _WESTERN_ACCENTED_SHARE * letters and not any(
+        len(word) > 1 and min(word) > "\x7f" for word in words
+    )
 
 
 def _mostly_utf8(data: bytes) -> bool:
@@ -198,7 +226,7 @@ def _symbols_inside_words(text: str) -> int:
     return sum(
         1
         for before, char, after in zip(text, text[1:], text[2:], strict=False)
-        if letter(before) and letter(after) and not letter(char) and not char.isspace() and char not in "'’-‐.·"
+        if letter(before) and letter(after) and not letter(char) and not char.isspace() and char not in "'’-‐–—….·"
     )
 
 

@@ -6,6 +6,7 @@ import importlib.util
 import itertools
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -306,6 +307,79 @@ def test_text_encoding_reads_marks_utf8_and_legacy_code_pages():
 def legacy_decodes(text: str, found: str, written_in: str) -> bool:
     """Whether the encoding ``found`` reads ``text`` written in ``written_in`` back exactly."""
     return text.encode(written_in).decode(found) == text
+
+
+HARBOUR_WORDS = (
+    "the old keeper walked along harbour every morning before sunrise and counted boats that came back from sea with "
+    "their nets full of herring while gulls circled overhead council decided to repair pier after storm last winter"
+)
+ACCENTED_NAMES = ("café", "naïve", "Zoë", "Renée", "façade", "crème brûlée", "señor", "déjà vu", "Müller", "jalapeño")
+
+
+def windows_english(rng: random.Random, size: int) -> str:
+    """About ``size`` characters of English as Windows typesets it: curly quotes, dashes, ellipses, €, £, ½ and
+    accented names."""
+    sentences = []
+    while sum(len(sentence) + 1 for sentence in sentences) < size:
+        words = [rng.choice(HARBOUR_WORDS.split()) for _ in range(rng.randint(6, 18))]
+        extras = ["We’ll", "don’t", "keeper’s", "–", f"€{rng.randint(1, 999)}", "£5", "½", rng.choice(ACCENTED_NAMES)]
+        for extra in rng.sample(extras, rng.randint(0, 3)):
+            words.insert(rng.randrange(len(words)), extra)
+        if rng.random() < 0.3:
+            start = rng.randrange(len(words))
+            end = rng.randrange(start, len(words))
+            words[start] = "“" + words[start]
+            words[end] += "”"
+        if rng.random() < 0.2:
+            i = rng.randrange(len(words) - 1)
+            words[i : i + 2] = [words[i] + rng.choice("—…–") + words[i + 1]]
+        sentence = " ".join(words)
+        sentences.append(sentence[0].upper() + sentence[1:] + rng.choice(".?!") + rng.choice(["", "", "\n"]))
+    return " ".join(sentences)
+
+
+@pytest.mark.unit
+def test_english_saved_as_windows_1252_is_read_as_windows_1252():
+    rng = random.Random(1252)
+    for _ in range(100):
+        text = windows_english(rng, rng.randint(500, 6000))
+        data = text.encode("cp1252")
+        found = text_encoding(data)
+        assert found == "cp1252" and data.decode(found) == text, (found, len(data), text[:200])
+
+
+CENTRAL_AND_EASTERN = {
+    "cp1250": (
+        "Smlouva o pronájmu byla podepsána třetího března a nájemné činí čtyřicet tisíc korun měsíčně. Všechny "
+        "dokumenty musí být předloženy nejpozději do konce příštího týdne.",
+        "Wszystkie dokumenty należy złożyć najpóźniej do końca przyszłego tygodnia. Dyrektor szkoły powiedział, że "
+        "nowy budynek zostanie ukończony we wrześniu.",
+    ),
+    "cp1251": (
+        "Все документы должны быть представлены не позднее конца следующей недели. Директор школы сказал, что новое "
+        "здание будет достроено в сентябре.",
+    ),
+}
+
+
+@pytest.mark.unit
+def test_czech_polish_and_russian_keep_their_code_pages():
+    for encoding, texts in CENTRAL_AND_EASTERN.items():
+        for text in texts:
+            for repeated in (text, " ".join([text] * 20)):
+                assert legacy_decodes(repeated, text_encoding(repeated.encode(encoding)), encoding), (encoding, text)
+
+
+@pytest.mark.unit
+def test_a_few_russian_or_greek_words_keep_english_text_from_being_read_as_windows_1252():
+    """Read as Windows-1252, ``Москва`` is ``Ìîñêâà``: few accented letters in all, but a word of nothing else."""
+    rng = random.Random(1251)
+    for encoding, names in {"cp1251": ["Москва", "Достоевский", "спасибо"], "cp1253": ["Αθήνα", "Ηράκλειο"]}.items():
+        for _ in range(30):
+            words = windows_english(rng, rng.randint(300, 3000)).encode("ascii", "ignore").decode().split(" ")
+            for _ in range(rng.randint(1, 6)):
+                words.insert(rng.randrange(len(words)), rng.choice(names))
+            assert text_encoding(" ".join(words).encode(encoding)) != "cp1252", encoding
 
 
 @pytest.mark.slow
