@@ -1,6 +1,7 @@
 """``python -m indexing PATH [PATH...] [--recreate] [--pipeline FILE]``: index files and folders."""
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,12 @@ def removal_line(removed: dict[str, int]) -> str:
     return f"{counted}: {', '.join(names)}{more}"
 
 
+def quiet_converters() -> None:
+    """Leave docqa's converters' warnings (``No text could be extracted from ...``) to the summary, which names each
+    file skipped and why."""
+    logging.getLogger("indexing.html_converter").setLevel(logging.ERROR)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = OneLineParser(
@@ -79,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         quiet_libraries()
+        quiet_converters()
         from indexing.run import Indexer
 
         if args.remove:
