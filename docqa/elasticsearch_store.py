@@ -530,7 +530,7 @@ def unavailable_reason(error: BaseException, request_timeout: float, tries: int 
         )
     if isinstance(error, TlsError):
         return (
-            f"could not be reached over TLS ({_short(_details(error))}). "
+            f"could not be reached over TLS ({_short(_details(error).split(' TLS error caused by:')[0])}). "
             "Check DOCQA_ES_CA_CERTS, DOCQA_ES_VERIFY_CERTS and the http/https scheme in DOCQA_ES_HOSTS."
         )
     if isinstance(error, TransportConnectionError):
@@ -590,7 +590,11 @@ def _reason(error: ApiError) -> str:
 
 
 def _short(text: str, limit: int = 160) -> str:
-    return " ".join(text.split())[:limit]
+    """``text`` on one line, cut at a word to at most ``limit`` characters (``…`` marks a cut)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def _details(error: BaseException) -> str:

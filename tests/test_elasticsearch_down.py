@@ -442,6 +442,16 @@ def test_https_to_a_plain_http_server_is_a_tls_failure(fake_es):
     assert "DOCQA_ES_CA_CERTS" in str(caught.value)
 
 
+def test_a_tls_failure_after_retries_names_its_cause_once(fake_es, tmp_path):
+    url = fake_es.url.replace("http://", "https://")
+    store = make_store(url, ca_certs=str(tmp_path / "gone.pem"), retry_backoff=0.01)
+    with pytest.raises(StoreUnavailableError) as caught, translate_es_errors(store):
+        store.count_documents()
+    assert str(caught.value).startswith(
+        f"Elasticsearch at {url} could not be reached over TLS ([Errno 2] No such file or directory). Check"
+    )
+
+
 def test_translate_passes_other_errors_and_unwraps_docqa_errors():
     settings = es_settings("http://127.0.0.1:9")
     with pytest.raises(KeyError), translate_es_errors(settings):
