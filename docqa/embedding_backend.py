@@ -6,6 +6,7 @@ own longest text, which gives the same vectors as ``SentenceTransformer.encode``
 """
 
 import logging
+import sys
 import threading
 import weakref
 from pathlib import Path
@@ -369,7 +370,7 @@ def encode(
     if progress_bar:
         from tqdm import tqdm
 
-        done = tqdm(done, total=len(batches), desc="Embedding passages", unit="batch")
+        done = tqdm(done, total=len(batches), desc="embedding passages", unit="batch", leave=False, file=sys.stderr)
     for _ in done:
         pass
     _copy_back(on_device, out)

@@ -1,5 +1,6 @@
 """Indexing files and folders through the YAML indexing pipeline, in batches of whole files."""
 
+import contextlib
 import sys
 import time
 from collections import defaultdict
@@ -56,6 +57,8 @@ class IndexSummary:
 
 #: Past this many skipped files, the summary groups them by reason and names a few of each.
 SKIPPED_LISTED = 10
+#: Bytes of files from which indexing shows progress on a terminal even within one batch of files.
+PROGRESS_BYTES = 1 << 20
 _NAMED_PER_REASON = 3
 
 
@@ -163,16 +166,34 @@ class Indexer:
             # emptied before the first file with something to write: a run that indexes nothing leaves the index
             self._recreate_pending, self.emptied = recreate, False
             files = discovery.files
-            show = progress if progress is not None else (sys.stderr.isatty() and len(files) > self.batch_size)
-            with tqdm(total=len(files), unit="file", file=sys.stderr, disable=not show, desc="indexing") as bar:
-                for start in range(0, len(files), self.batch_size):
-                    batch = files[start : start + self.batch_size]
-                    self._index_batch(batch, summary)
-                    bar.update(len(batch))
+            show = progress if progress is not None else (sys.stderr.isatty() and self._takes_a_while(files))
+            embedder = self._component("embedder")
+            passage_bar = getattr(embedder, "progress_bar", None)
+            if show and passage_bar is False:
+                embedder.progress_bar = True
+            try:
+                with tqdm(total=len(files), unit="file", file=sys.stderr, disable=not show, desc="indexing") as bar:
+                    for start in range(0, len(files), self.batch_size):
+                        batch = files[start : start + self.batch_size]
+                        self._index_batch(batch, summary)
+                        bar.update(len(batch))
+            finally:
+                if passage_bar is not None:
+                    embedder.progress_bar = passage_bar
             summary.files_removed = self._remove_gone([path for path in paths if Path(path).expanduser().is_dir()])
         summary.not_recreated, self._recreate_pending = self._recreate_pending, False
         summary.seconds = time.monotonic() - started
         return summary
+
+    def _takes_a_while(self, files: list[Path]) -> bool:
+        """Whether indexing ``files`` is worth progress bars: more than one batch of files, or many bytes of text."""
+        if len(files) > self.batch_size:
+            return True
+        size = 0
+        for path in files:
+            with contextlib.suppress(OSError):
+                size += path.stat().st_size
+        return size > PROGRESS_BYTES
 
     def _remove_gone_from_folders(self, paths: list[str | Path]) -> int:
         """:meth:`_remove_gone` for the folders among ``paths``, when no file is left to index in them."""

@@ -21,7 +21,7 @@ from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.stores import check_embedding_model
 from indexing.files import text_encoding, unreadable_reason
 from indexing.passages import PassageMetadata, passage_id
-from indexing.run import Indexer
+from indexing.run import PROGRESS_BYTES, Indexer
 from indexing.splitting import MAX_WORDS, OVERLAP_WORDS, split_into_passages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -623,3 +623,21 @@ def test_the_store_survives_a_process_restart(env, corpus):
     assert all(dim == 384 for _, _, dim in rows)
     in_process = sorted([p.meta["file_name"], p.id, 384] for p in Indexer(PIPELINE).store.filter_documents())
     assert rows == in_process
+
+
+@pytest.mark.slow
+def test_progress_on_one_large_file_counts_its_passages_and_leaves_the_embedder_as_it_was(env, tmp_path, capsys):
+    big = tmp_path / "big" / "notes.txt"
+    big.parent.mkdir()
+    big.write_text(_sentences(600), encoding="utf-8")
+    indexer = Indexer(PIPELINE)
+    assert indexer._takes_a_while([big]) is False, "a few dozen KB need no bar"
+    summary = indexer.run([big.parent], progress=True)
+    assert summary.files_indexed == 1
+    err = capsys.readouterr().err
+    assert "indexing: 100%" in err and "embedding passages" in err
+    assert indexer._component("embedder").progress_bar is False
+    indexer.run([big.parent], progress=False)
+    assert "embedding passages" not in capsys.readouterr().err
+    big.write_bytes(b"x" * (PROGRESS_BYTES + 1))
+    assert indexer._takes_a_while([big]) is True
