@@ -11,7 +11,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,6 +35,8 @@ class QuestionRow:
     id: str
     question: str
     problem: str = ""
+    #: where the row starts in its file (0: not from a file)
+    line: int = field(default=0, compare=False)
 
 
 def read_questions(path: str | Path) -> list[QuestionRow]:
@@ -78,15 +80,24 @@ def parse_questions(name: str, data: bytes, suffix: str | None = None) -> list[Q
     elif suffix == ".jsonl":
         rows = _read_jsonl(name, text)
     elif suffix == ".txt":
-        rows = [QuestionRow(str(n), line.strip()) for n, line in enumerate(_lines(text), 1) if line.strip()]
+        rows = [QuestionRow(str(n), line.strip(), line=n) for n, line in enumerate(_lines(text), 1) if line.strip()]
     else:
         raise DatasetError(name, f"unsupported question file type {suffix or '(none)'}; use .csv, .jsonl or .txt")
     if not rows:
         raise DatasetError(name, "has no questions, only a header or blank lines; put one question per row")
-    ids = [row.id for row in rows]
-    if len(set(ids)) != len(ids):
-        duplicate = next(i for i in ids if ids.count(i) > 1)
-        raise DatasetError(name, f"id {duplicate!r} appears more than once; ids must be unique")
+    return _repeated_ids_failed(rows)
+
+
+def _repeated_ids_failed(rows: list[QuestionRow]) -> list[QuestionRow]:
+    """``rows`` with every row whose id an earlier row already has failed (ids key the output rows): the first row
+    with an id is asked, the others say so."""
+    seen: dict[str, QuestionRow] = {}
+    for row in rows:
+        first = seen.setdefault(row.id, row)
+        if first is not row and not row.problem:
+            row.problem = (
+                f"line {row.line}: id {row.id!r} is already the id of line {first.line}; give each question its own id"
+            )
     return rows
 
 
@@ -153,12 +164,12 @@ def _read_csv(name: str, text: str) -> list[QuestionRow]:
         row_id = values.get("id") or None
         if None in record:
             problem = f"line {first_line} has more fields than the header (a comma in the question? put it in quotes)"
-            rows.append((len(rows) + 1, row_id, "", problem))
+            rows.append((len(rows) + 1, row_id, "", problem, first_line))
         elif None in record.values():
-            rows.append((len(rows) + 1, row_id, "", f"line {first_line} has fewer fields than the header"))
+            rows.append((len(rows) + 1, row_id, "", f"line {first_line} has fewer fields than the header", first_line))
         else:
-            rows.append((len(rows) + 1, row_id, _LINE_BREAKS.sub(" ", values["question"]), ""))
-    if rows and all(problem for *_, problem in rows):
+            rows.append((len(rows) + 1, row_id, _LINE_BREAKS.sub(" ", values["question"]), "", first_line))
+    if rows and all(row[3] for row in rows):
         raise DatasetError(name, rows[0][3])
     return _numbered(rows)
 
@@ -175,33 +186,34 @@ def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            rows.append((number, None, "", f"line {number} is not valid JSON ({error.msg})"))
+            rows.append((number, None, "", f"line {number} is not valid JSON ({error.msg})", number))
             continue
         given = record.get("id") if isinstance(record, dict) else None
         if given is not None and (not isinstance(given, (str, int)) or isinstance(given, bool)):
-            rows.append((number, None, "", f"line {number}: 'id' must be a string or a whole number, not {given!r}"))
+            problem = f"line {number}: 'id' must be a string or a whole number, not {given!r}"
+            rows.append((number, None, "", problem, number))
             continue
         row_id = None if given is None or str(given).strip() == "" else str(given)
         if not isinstance(record, dict) or not isinstance(record.get("question"), str):
-            rows.append((number, row_id, "", f"line {number} has no string field 'question'"))
+            rows.append((number, row_id, "", f"line {number} has no string field 'question'", number))
             continue
-        rows.append((number, row_id, record["question"].strip(), ""))
-    if rows and all(problem for *_, problem in rows):
+        rows.append((number, row_id, record["question"].strip(), "", number))
+    if rows and all(row[3] for row in rows):
         raise DatasetError(name, rows[0][3])
     return _numbered(rows)
 
 
-def _numbered(rows: list[tuple[int, str | None, str, str]]) -> list[QuestionRow]:
-    """Rows ``(number, id or None, question, problem)`` with every missing id set to the row's number, or, where
+def _numbered(rows: list[tuple[int, str | None, str, str, int]]) -> list[QuestionRow]:
+    """Rows ``(number, id or None, question, problem, line)`` with every missing id set to the row's number, or, where
     another row has that id, to ``row-N`` (``row-N-2``, ... if that is taken too)."""
-    taken = {row_id for _, row_id, _, _ in rows if row_id is not None}
+    taken = {row[1] for row in rows if row[1] is not None}
     numbered = []
-    for n, row_id, question, problem in rows:
+    for n, row_id, question, problem, line in rows:
         if row_id is None:
             candidates = itertools.chain((str(n), f"row-{n}"), (f"row-{n}-{k}" for k in itertools.count(2)))
             row_id = next(candidate for candidate in candidates if candidate not in taken)
             taken.add(row_id)
-        numbered.append(QuestionRow(row_id, question, problem))
+        numbered.append(QuestionRow(row_id, question, problem, line))
     return numbered
 
 

@@ -77,7 +77,6 @@ def test_rows_without_an_id_get_one_no_other_row_has(tmp_path, name, content, id
         ("q.jsonl", '{"q": "no"}\n', "line 1 has no string field 'question'"),
         ("q.jsonl", '{"question": "A", "id": {"a": 1}}\n', "line 1: 'id' must be a string or a whole number"),
         ("q.xlsx", "data", "unsupported question file type .xlsx"),
-        ("q.csv", "id,question\n1,a\n1,b\n", "id '1' appears more than once"),
     ],
 )
 def test_bad_question_files_are_one_line_errors(tmp_path, name, content, message):
@@ -104,6 +103,42 @@ def test_unreadable_jsonl_lines_become_failed_rows_when_others_are_questions(tmp
         ("5", "", "line 5 has no string field 'question'"),
         ("6", "Why?", ""),
         ("7", "", "line 7: 'id' must be a string or a whole number, not [7]"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("q.csv", 'id,question\n1,Who?\n2,Why?\n\n1,"How,\nthen?"\n1,When?\n'),
+        (
+            "q.jsonl",
+            '{"id": "1", "question": "Who?"}\n{"id": 2, "question": "Why?"}\n\n{"id": 1, "question": "How, then?"}\n'
+            '{"id": "1", "question": "When?"}\n',
+        ),
+    ],
+)
+def test_a_repeated_id_fails_its_later_rows_and_the_others_are_asked(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content)
+    rows = read_questions(path)
+    assert [(row.id, row.question) for row in rows] == [
+        ("1", "Who?"),
+        ("2", "Why?"),
+        ("1", "How, then?"),
+        ("1", "When?"),
+    ]
+    first, lines = (2, (5, 7)) if name.endswith(".csv") else (1, (4, 5))
+    assert [row.problem for row in rows] == ["", ""] + [
+        f"line {line}: id '1' is already the id of line {first}; give each question its own id" for line in lines
+    ]
+
+
+def test_a_row_that_could_not_be_read_keeps_its_own_problem_when_its_id_repeats(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text("id,question\n1,Who?\n1,Why?,extra\n")
+    assert [row.problem for row in read_questions(path)] == [
+        "",
+        "line 3 has more fields than the header (a comma in the question? put it in quotes)",
     ]
 
 
