@@ -366,6 +366,25 @@ def test_long_questions_are_cut_and_counted(roberta_reader):
     assert any(a.data for a in answers)
 
 
+def test_a_question_counted_before_warm_up_loads_the_tokenizer_once(tiny_roberta_dir, monkeypatch):
+    from transformers import AutoTokenizer
+
+    loads = []
+    real = AutoTokenizer.from_pretrained.__func__
+
+    def counting(cls, *args, **kwargs):
+        loads.append(args[0])
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", classmethod(counting))
+    reader = ExtractiveReader(model=str(tiny_roberta_dir), device="cpu")
+    counted = reader.question_token_count("Where is Zürich?")
+    reader.warm_up()
+    assert loads == [str(tiny_roberta_dir)]
+    assert reader.question_token_count("Where is Zürich?") == counted
+    assert reader.run(QUESTIONS[1], documents(), no_answer_threshold=1e9)["answers"][0].data
+
+
 def test_yaml_round_trip_keeps_every_parameter(tiny_roberta_dir):
     params = {
         "model": str(tiny_roberta_dir),

@@ -159,6 +159,7 @@ class ExtractiveReader:
         self._pair_tokenizer: Any = None
         self._layout: PairLayout | None = None
         self._question_tokenizer: Any = None
+        self._tokenizer: Any = None
         self._torch_device: Any = None
         self._use_type_ids = False
         self._pad_id = 0
@@ -236,7 +237,7 @@ class ExtractiveReader:
         token = self.token.resolve_value() if self.token else None
         device = torch.device(self.resolved_device())
         precision = self.resolved_precision()
-        tokenizer, model = _load(name, token)
+        tokenizer, model = _load(name, token, self._tokenizer)
         if precision == "int8":
             from docqa.quantization import quantize_linear_layers
 
@@ -273,7 +274,8 @@ class ExtractiveReader:
         """
         if self._question_tokenizer is None:
             token = self.token.resolve_value() if self.token else None
-            self._question_tokenizer = _question_tokenizer(_load_tokenizer(self.model_name, token))
+            self._tokenizer = _load_tokenizer(self.model_name, token)
+            self._question_tokenizer = _question_tokenizer(self._tokenizer)
         return len(self._question_tokenizer.encode(question, add_special_tokens=False).ids)
 
     @component.output_types(answers=list[ExtractedAnswer])
@@ -687,16 +689,20 @@ def _question_tokenizer(tokenizer: Any) -> Any:
     return question
 
 
-def _load(name: str, token: str | None) -> tuple[Any, Any]:
+def _load(name: str, token: str | None, tokenizer: Any = None) -> tuple[Any, Any]:
     """
     Load the fast tokenizer and the QA model from a local directory, the HF cache, or the hub (probed quickly).
+
+    :param tokenizer: the tokenizer :func:`_load_tokenizer` already loaded for ``name``: only the model is loaded.
 
     :raises docqa.errors.ModelLoadError: with one line saying why.
     """
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     return _load_from_source(
-        lambda source, **kwargs: _from_pretrained(AutoTokenizer, AutoModelForQuestionAnswering, source, **kwargs),
+        lambda source, **kwargs: _from_pretrained(
+            AutoTokenizer, AutoModelForQuestionAnswering, source, tokenizer=tokenizer, **kwargs
+        ),
         name,
         token,
     )
@@ -746,8 +752,10 @@ def _fast_tokenizer(tokenizer_class: Any, name: str, **kwargs: Any) -> Any:
     return tokenizer
 
 
-def _from_pretrained(tokenizer_class: Any, model_class: Any, name: str, **kwargs: Any) -> tuple[Any, Any]:
-    tokenizer = _fast_tokenizer(tokenizer_class, name, **kwargs)
+def _from_pretrained(
+    tokenizer_class: Any, model_class: Any, name: str, tokenizer: Any = None, **kwargs: Any
+) -> tuple[Any, Any]:
+    tokenizer = tokenizer or _fast_tokenizer(tokenizer_class, name, **kwargs)
     try:
         model, loading = model_class.from_pretrained(
             name, attn_implementation="sdpa", output_loading_info=True, **kwargs
