@@ -164,11 +164,11 @@ def _read_csv(name: str, text: str) -> list[QuestionRow]:
         row_id = values.get("id") or None
         if None in record:
             problem = f"line {first_line} has more fields than the header (a comma in the question? put it in quotes)"
-            rows.append((len(rows) + 1, row_id, "", problem, first_line))
+            rows.append((first_line, row_id, "", problem))
         elif None in record.values():
-            rows.append((len(rows) + 1, row_id, "", f"line {first_line} has fewer fields than the header", first_line))
+            rows.append((first_line, row_id, "", f"line {first_line} has fewer fields than the header"))
         else:
-            rows.append((len(rows) + 1, row_id, _LINE_BREAKS.sub(" ", values["question"]), "", first_line))
+            rows.append((first_line, row_id, _LINE_BREAKS.sub(" ", values["question"]), ""))
     if rows and all(row[3] for row in rows):
         raise DatasetError(name, rows[0][3])
     return _numbered(rows)
@@ -186,34 +186,34 @@ def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            rows.append((number, None, "", f"line {number} is not valid JSON ({error.msg})", number))
+            rows.append((number, None, "", f"line {number} is not valid JSON ({error.msg})"))
             continue
         given = record.get("id") if isinstance(record, dict) else None
         if given is not None and (not isinstance(given, (str, int)) or isinstance(given, bool)):
             problem = f"line {number}: 'id' must be a string or a whole number, not {given!r}"
-            rows.append((number, None, "", problem, number))
+            rows.append((number, None, "", problem))
             continue
         row_id = None if given is None or str(given).strip() == "" else str(given)
         if not isinstance(record, dict) or not isinstance(record.get("question"), str):
-            rows.append((number, row_id, "", f"line {number} has no string field 'question'", number))
+            rows.append((number, row_id, "", f"line {number} has no string field 'question'"))
             continue
-        rows.append((number, row_id, record["question"].strip(), "", number))
+        rows.append((number, row_id, record["question"].strip(), ""))
     if rows and all(row[3] for row in rows):
         raise DatasetError(name, rows[0][3])
     return _numbered(rows)
 
 
-def _numbered(rows: list[tuple[int, str | None, str, str, int]]) -> list[QuestionRow]:
-    """Rows ``(number, id or None, question, problem, line)`` with every missing id set to the row's number, or, where
-    another row has that id, to ``row-N`` (``row-N-2``, ... if that is taken too)."""
+def _numbered(rows: list[tuple[int, str | None, str, str]]) -> list[QuestionRow]:
+    """Rows ``(line, id or None, question, problem)`` with every missing id set to the number of the line the row
+    starts on, or, where another row has that id, to ``row-N`` (``row-N-2``, ... if that is taken too)."""
     taken = {row[1] for row in rows if row[1] is not None}
     numbered = []
-    for n, row_id, question, problem, line in rows:
+    for n, row_id, question, problem in rows:
         if row_id is None:
             candidates = itertools.chain((str(n), f"row-{n}"), (f"row-{n}-{k}" for k in itertools.count(2)))
             row_id = next(candidate for candidate in candidates if candidate not in taken)
             taken.add(row_id)
-        numbered.append(QuestionRow(row_id, question, problem, line))
+        numbered.append(QuestionRow(row_id, question, problem, n))
     return numbered
 
 

@@ -27,8 +27,8 @@ def test_csv_with_and_without_ids(tmp_path):
     path = tmp_path / "q.csv"
     path.write_text('id,question\nq1,Who built it?\nq2,"When, exactly?"\n')
     assert read_questions(path) == [QuestionRow("q1", "Who built it?"), QuestionRow("q2", "When, exactly?")]
-    path.write_text("Question\nWho?\nWhere?\n")
-    assert [row.id for row in read_questions(path)] == ["1", "2"]
+    path.write_text('Question\nWho?\n\n"Where,\nthen?"\nWhy?\n')
+    assert [row.id for row in read_questions(path)] == ["2", "4", "6"]
 
 
 def test_jsonl_and_txt(tmp_path):
@@ -43,9 +43,9 @@ def test_jsonl_and_txt(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "ids"),
     [
-        ("q.csv", "id,question\n2,Who?\n,What?\n", ["2", "row-2"]),
-        ("q.csv", "id,question\n,Who?\n1,What?\n", ["row-1", "1"]),
-        ("q.csv", "question,id\nWhere?,\nWhen?,1\nWho?,row-1\n", ["row-1-2", "1", "row-1"]),
+        ("q.csv", "id,question\n3,Who?\n,What?\n", ["3", "row-3"]),
+        ("q.csv", "id,question\n,Who?\n2,What?\n", ["row-2", "2"]),
+        ("q.csv", "question,id\nWhere?,\nWhen?,2\nWho?,row-2\n", ["row-2-2", "2", "row-2"]),
         ("q.jsonl", '{"question": "A"}\n{"question": "B", "id": 1}\n', ["row-1", "1"]),
         ("q.jsonl", '{"question": "A", "id": null}\n{"question": "B", "id": ""}\n{"question": "C"}\n', ["1", "2", "3"]),
     ],
