@@ -109,8 +109,8 @@ class DeviceUnavailableError(DocqaError):
         )
 
 
-class EmptyQuestionError(DocqaError):
-    """The question is empty or only white space."""
+class EmptyQuestionError(DocqaError, ValueError):
+    """The question is empty or only white space (a ValueError too, as transformers' pipelines raise)."""
 
     exit_code = 2
 
@@ -118,8 +118,8 @@ class EmptyQuestionError(DocqaError):
         super().__init__('the question is empty. Ask a question in plain words, e.g. "Who wrote it?"')
 
 
-class QuestionTooLongError(DocqaError):
-    """The question has more tokens than the reader takes."""
+class QuestionTooLongError(DocqaError, ValueError):
+    """The question has more tokens than the reader takes (a ValueError too)."""
 
     exit_code = 2
 

@@ -188,6 +188,11 @@ def test_empty_and_too_long_questions_are_refused_before_the_model_loads(tiny_ro
     for question in ("", "   \n\t"):
         with pytest.raises(EmptyQuestionError):
             fresh(question=question, context=CONTEXTS[0])
+    # code written for pipeline("question-answering") catches ValueError for these
+    with pytest.raises(ValueError, match="the question is empty"):
+        fresh(question="", context=CONTEXTS[0])
+    with pytest.raises(ValueError, match="takes at most 16"):
+        fresh(question="Who served " * 30 + "?", context=CONTEXTS[0])
     with pytest.raises(EmptyQuestionError, match=r"^question 2 of 3: the question is empty"):
         fresh(question=[QUESTIONS[0], " ", QUESTIONS[1]], context=CONTEXTS[0])
     with pytest.raises(QuestionTooLongError, match="takes at most 16"):
