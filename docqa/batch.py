@@ -10,7 +10,7 @@ import itertools
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,6 +24,9 @@ from docqa.stores import files_filter, files_within, store_errors
 
 #: A line break inside a quoted CSV field, with the white space around it: read as one space.
 _LINE_BREAKS = re.compile(r"\s*[\r\n]\s*")
+
+#: Bounds of the default number of questions per reader call (:func:`default_chunk_size`).
+MIN_CHUNK, MAX_CHUNK = 8, 64
 
 OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_score", "source", "page", "error"]
 
@@ -217,6 +220,14 @@ def _numbered(rows: list[tuple[int, str | None, str, str]]) -> list[QuestionRow]
     return numbered
 
 
+def default_chunk_size(questions: int) -> int:
+    """
+    Questions per reader call for ``questions`` rows: the reader gains from many at once, and rows (and progress)
+    come out a chunk at a time, so a small file is read in about eight chunks.
+    """
+    return min(MAX_CHUNK, max(MIN_CHUNK, -(-questions // 8)))
+
+
 def split_query_pipeline(pipeline: str | Path | Pipeline) -> tuple[Pipeline, Any, str]:
     """
     Split a query pipeline into its retrieval part and its reader.
@@ -240,12 +251,13 @@ class BatchAnswerer:
     Answers many questions with one query pipeline, the reader reading a chunk of questions per call.
 
     :param pipeline_path: the query pipeline YAML, or a loaded query pipeline (its reader is shared).
-    :param chunk_size: questions per reader call (memory is bounded by the reader's token budget either way).
+    :param chunk_size: questions per reader call (memory is bounded by the reader's token budget either way); None:
+        :func:`default_chunk_size` of the rows given to :meth:`answer` (:data:`MAX_CHUNK` when they are not counted).
     :param within: search only the indexed files at or under these files or folders; None or empty: all.
     """
 
     def __init__(
-        self, pipeline_path: str | Path | Pipeline, chunk_size: int = 64, within: list[str] | None = None
+        self, pipeline_path: str | Path | Pipeline, chunk_size: int | None = None, within: list[str] | None = None
     ) -> None:
         self.retrieval, self.reader, self.documents_from = split_query_pipeline(pipeline_path)
         self.chunk_size = chunk_size
@@ -293,6 +305,7 @@ class BatchAnswerer:
         """
         self.check_index()
         self.warm_up()
+        chunk_size = self.chunk_size or (default_chunk_size(len(rows)) if isinstance(rows, Sized) else MAX_CHUNK)
         pending: list[tuple[QuestionRow, list[Document] | None, str]] = []
         retrieved = 0
         try:
@@ -306,7 +319,7 @@ class BatchAnswerer:
                     retrieved += 1
                 except (EmptyQuestionError, QuestionTooLongError) as error:
                     pending.append((row, None, str(error)))
-                if retrieved >= self.chunk_size:
+                if retrieved >= chunk_size:
                     yield from self._read(pending, top_k)
                     pending, retrieved = [], 0
         except DocqaError:

@@ -147,6 +147,30 @@ def test_haystacks_reader_swapped_in_by_a_yaml_edit_answers_ask_and_batch(page_e
     assert len(answered[0][1].answers) == 1
 
 
+def test_batch_reads_a_small_file_in_several_chunks_so_that_rows_and_progress_come_out_early(qa, monkeypatch):
+    from docqa.batch import MAX_CHUNK, BatchAnswerer, QuestionRow, default_chunk_size
+
+    answerer = BatchAnswerer(qa.pipeline)
+    calls = []
+    read_batch = answerer.reader.read_batch
+
+    def counted(queries, *args, **kwargs):
+        calls.append(len(queries))
+        return read_batch(queries, *args, **kwargs)
+
+    monkeypatch.setattr(answerer.reader, "read_batch", counted)
+    rows = [QuestionRow(str(n), f"Who was keeper number {n}?") for n in range(20)]
+    assert all(error == "" for _, _, error in answerer.answer(rows))
+    assert calls == [8, 8, 4]
+    calls.clear()
+    list(answerer.answer(iter(rows)))
+    assert calls == [20], "rows that are not counted are read up to MAX_CHUNK at a time"
+    assert [default_chunk_size(n) for n in (1, 64, 65, 200, 10_000)] == [8, 8, 9, 25, MAX_CHUNK]
+    calls.clear()
+    list(BatchAnswerer(qa.pipeline, chunk_size=5).answer(rows))
+    assert calls == [5, 5, 5, 5], "--chunk-size decides when given (the same reader)"
+
+
 def test_pdf_answers_carry_page_numbers(qa):
     result = qa.ask("Which apple variety is planted most?", top_k=10)
     pdf_answers = [a for a in result.answers if a.source.endswith(".pdf")]

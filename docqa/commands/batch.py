@@ -31,7 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", "-o", help="output file (.csv or .jsonl); standard output when omitted")
     parser.add_argument("--format", choices=["csv", "jsonl"], help="output format (default: from --out, else jsonl)")
     parser.add_argument("--pipeline", default=str(QUERY_PIPELINE), help="query pipeline YAML")
-    parser.add_argument("--chunk-size", type=int, default=64, help="questions per reader call (default 64)")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="questions per reader call (default: an eighth of the file, 8 to 64, so that progress shows)",
+    )
     add_within_argument(parser)
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument(
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         check_output_path(args.out, args.questions)
     fmt = output_format(args.out, args.format)
-    if args.chunk_size < 1:
+    if args.chunk_size is not None and args.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1")
     from tqdm import tqdm
 
