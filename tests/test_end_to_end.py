@@ -217,12 +217,13 @@ def test_ask_without_a_question_answers_each_line_of_standard_input(indexed):
     assert answers[0]["documents"][0]["source"].endswith("farrow_point_lighthouse.txt")
     [error] = result.stderr.splitlines()
     assert error.startswith("docqa: the question is") and "at most 64" in error
-    text = run(["docqa", "ask"], indexed, stdin="When was the Farrow Point Lighthouse first lit?\nquit\n")
+    stdin = "When was the Farrow Point Lighthouse first lit?\n\nWho built the bridge?\nquit\nNot asked?\n"
+    text = run(["docqa", "ask"], indexed, stdin=stdin)
     assert text.returncode == 0, text.stderr
-    first, second = text.stdout.split("\n\n")[:2]
+    first, second = text.stdout.strip().split("\n\n")
     assert first.startswith("Question: When was the Farrow Point Lighthouse first lit?\n")
     assert first.splitlines()[1].startswith(("Answer: ", NO_ANSWER_TEXT))
-    assert second.startswith("Question: quit\n"), "piped lines are all questions"
+    assert second.startswith("Question: Who built the bridge?\n"), "a blank piped line is skipped, quit ends"
 
 
 def test_interactive_ask_says_how_to_end_and_ends_on_quit(qa, monkeypatch, capsys):

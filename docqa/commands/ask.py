@@ -105,7 +105,8 @@ QUIT_WORDS = ("quit", "exit", "q", ":q")
 def ask_each_line(qa: QuestionAnswering, top_k: int | None, as_json: bool, within: list[str] | None = None) -> int:
     """
     Answer the questions of standard input, one per line, as they come (a prompt on a terminal, where an empty
-    line or end of input quits). A question that cannot be asked (too long) is reported and the next one read.
+    line also quits; piped in, blank lines are skipped). A line that is only ``quit`` (:data:`QUIT_WORDS`) or the end
+    of input ends. A question that cannot be asked (too long) is reported and the next one read.
 
     :returns: 0, or 1 when some question could not be asked.
     """
@@ -120,8 +121,10 @@ def ask_each_line(qa: QuestionAnswering, top_k: int | None, as_json: bool, withi
             line = input("Question: ") if interactive else sys.stdin.readline()
         except EOFError:
             break
-        if not line.strip() or (interactive and line.strip().lower() in QUIT_WORDS):
-            if interactive or not line:
+        if not line or line.strip().lower() in QUIT_WORDS:
+            break
+        if not line.strip():
+            if interactive:
                 break
             continue
         try:
