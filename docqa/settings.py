@@ -1,5 +1,6 @@
 """The one settings object of docqa, read from ``DOCQA_*`` environment variables and ``.env``."""
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -104,6 +105,47 @@ def check_es_hosts(value: str) -> None:
             raise ValueError(f"DOCQA_ES_HOSTS: {host!r} is not an http:// or https:// URL; e.g. {example}")
         if not url.hostname:
             raise ValueError(f"DOCQA_ES_HOSTS: {host!r} has no host name; e.g. http://localhost:9200")
+
+
+#: ``DOCQA_*`` variables read elsewhere than :class:`Settings`: the secrets, docker compose, the scripts, the tests.
+OTHER_VARIABLES = frozenset(
+    {"DOCQA_ES_PASSWORD", "DOCQA_ES_API_KEY", "DOCQA_PORT", "DOCQA_DOCUMENTS", "DOCQA_VENV", "DOCQA_TEST_HF_TOKEN"}
+)
+
+
+def known_variables() -> frozenset[str]:
+    """Every ``DOCQA_*`` variable docqa reads."""
+    return frozenset(f"DOCQA_{name.upper()}" for name in Settings.model_fields) | OTHER_VARIABLES
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env") -> list[str]:
+    """
+    One line per ``DOCQA_*`` variable of the environment or of ``env_file`` that docqa does not read (a misspelled
+    setting is otherwise silently ignored), with the closest known name.
+    """
+    import difflib
+    import os
+
+    environ = os.environ if environ is None else environ
+    found = {name: "the environment" for name in environ if name.upper().startswith("DOCQA_")}
+    path = Path(env_file)
+    if path.is_file():
+        from dotenv import dotenv_values
+
+        try:
+            names = dotenv_values(path)
+        except (OSError, UnicodeDecodeError):
+            names = {}  # reported by get_settings
+        found.update({name: str(path) for name in names if name.upper().startswith("DOCQA_") and name not in found})
+    known = known_variables()
+    lines = []
+    for name, where in sorted(found.items()):
+        if name.upper() in known:
+            continue
+        close = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else "; see .env.example for the settings"
+        lines.append(f"{name} (in {where}) is not a docqa setting and is ignored{hint}")
+    return lines
 
 
 def get_settings() -> Settings:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from docqa import __version__
-from docqa.cli import OneLineParser, output_closed, quiet_libraries
+from docqa.cli import OneLineParser, output_closed, quiet_libraries, warn_unknown_variables
 from docqa.errors import DocqaError
 from indexing.files import SUPPORTED_EXTENSIONS
 
@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         quiet_libraries()
         quiet_converters()
+        warn_unknown_variables("indexing")
         from indexing.run import Indexer
 
         if args.remove:

@@ -101,9 +101,36 @@ def test_status_names_the_store_its_contents_and_the_models(tmp_path):
         f"store: embedded store at {store}: 4 passages from 3 files",
         "passages embedded with: /models/minilm",
     ]
+    refused = recorded.stdout.splitlines()[-1]
+    assert refused.startswith("questions are refused: the embedded store at") and "/models/minilm" in refused
+    assert recorded.returncode == 0
+    same = run_docqa("status", env={**env, "DOCQA_EMBEDDING_MODEL": "/models/minilm"})
+    assert not any(line.startswith("questions are refused") for line in same.stdout.splitlines()), same.stdout
+    one_store = tmp_path / "one"
+    EmbeddedDocumentStore(path=str(one_store)).write_documents([Document(content="x", meta={"file_path": "/a.txt"})])
+    one = run_docqa("status", env={**env, "DOCQA_STORE_PATH": str(one_store)})
+    assert one.stdout.splitlines()[0] == f"store: embedded store at {one_store}: 1 passage from 1 file"
     empty = run_docqa("status", env={**env, "DOCQA_STORE_PATH": str(tmp_path / "none")})
     assert empty.stdout.splitlines()[0] == f"store: embedded store at {tmp_path / 'none'}: 0 passages from 0 files"
     assert not (tmp_path / "none").exists(), "status creates nothing"
+
+
+def test_a_misspelled_setting_is_named_with_the_closest_one(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
+    env.update(DOCQA_STORE_PATH=str(tmp_path / "none"), DOCQA_DEVICE="cpu", DOCQA_READR_MODEL="/models/reader")
+    (tmp_path / ".env").write_text("DOCQA_STOREE=elasticsearch\nDOCQA_UPLOAD_PATH=up\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "docqa", "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "docqa: warning: DOCQA_READR_MODEL (in the environment) is not a docqa setting and is ignored; "
+        "did you mean DOCQA_READER_MODEL?",
+        "docqa: warning: DOCQA_STOREE (in .env) is not a docqa setting and is ignored; did you mean DOCQA_STORE?",
+    ]
+    assert result.stdout.startswith("store: embedded store"), "the misspelled DOCQA_STOREE chose nothing"
 
 
 def test_output_closed_early_ends_quietly(tmp_path):

@@ -467,6 +467,15 @@ def test_page_sidebar_counts_the_passages_and_waits_for_files(page_env):
     assert int(count.replace(",", "")) > 1
     assert rest == f"passages in the embedded store at {page_env['DOCQA_STORE_PATH']}."
     assert page.button(key="index").disabled
+    assert not page.warning
+
+
+def test_page_names_a_misspelled_setting(page_env, monkeypatch):
+    monkeypatch.setenv("DOCQA_DEVICES", "cuda")
+    page = open_page()
+    assert [warning.value for warning in page.warning] == [
+        "DOCQA_DEVICES (in the environment) is not a docqa setting and is ignored; did you mean DOCQA_DEVICE?"
+    ]
 
 
 @pytest.fixture

@@ -126,3 +126,25 @@ def test_the_store_name_is_read_whatever_its_case(monkeypatch):
     assert get_settings().store == "memory"
     monkeypatch.setenv("DOCQA_STORE", "ElasticSearch")
     assert get_settings().store == "elasticsearch"
+
+
+def test_every_documented_variable_is_known_and_a_misspelled_one_is_not(tmp_path):
+    import re
+    from pathlib import Path
+
+    from docqa.settings import known_variables, unknown_variables
+
+    root = Path(__file__).resolve().parent.parent
+    documented = set()
+    for name in (".env.example", "README.md", "docker-compose.yml", "scripts/setup.sh"):
+        documented |= set(re.findall(r"\bDOCQA_[A-Z0-9_]*[A-Z0-9]\b", (root / name).read_text()))
+    assert documented and documented <= known_variables()
+    (tmp_path / ".env").write_text("DOCQA_STORE=memory\nDOCQA_STOREE=elasticsearch\nOTHER=1\ndocqa_device=cpu\n")
+    environ = {"DOCQA_EMBEDING_MODEL": "m", "DOCQA_ES_PASSWORD": "secret", "DOCQA_XYZZY": "1", "PATH": "/bin"}
+    assert unknown_variables(environ, tmp_path / ".env") == [
+        "DOCQA_EMBEDING_MODEL (in the environment) is not a docqa setting and is ignored; "
+        "did you mean DOCQA_EMBEDDING_MODEL?",
+        f"DOCQA_STOREE (in {tmp_path / '.env'}) is not a docqa setting and is ignored; did you mean DOCQA_STORE?",
+        "DOCQA_XYZZY (in the environment) is not a docqa setting and is ignored; see .env.example for the settings",
+    ]
+    assert unknown_variables({}, tmp_path / "missing.env") == []

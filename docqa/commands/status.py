@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the store's contents and the models the query pipeline runs, with device and precision; nothing loads."""
+    from docqa.ask import require_documents
+    from docqa.errors import EmbeddingModelMismatchError
     from docqa.pipelines import describe_models, load_query_pipeline
     from docqa.settings import get_settings
     from docqa.stores import count_passages, describe_store, indexed_files, indexed_models
@@ -23,11 +25,20 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     pipeline = load_query_pipeline(args.pipeline)
     passages, files = count_passages(settings), indexed_files(settings)
-    print(f"store: {describe_store(settings)}: {passages} passages from {len(files)} files")
+    print(f"store: {describe_store(settings)}: {_counted(passages, 'passage')} from {_counted(len(files), 'file')}")
     models = indexed_models(settings) if passages else []
     if models:
         print(f"passages embedded with: {', '.join(models)}")
     print("\n".join(describe_models(pipeline)))
+    if passages:
+        try:
+            require_documents(pipeline, settings)
+        except EmbeddingModelMismatchError as error:
+            print(f"questions are refused: {error}")
     if args.files:
         print("\n".join(files))
     return 0
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
