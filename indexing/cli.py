@@ -9,6 +9,7 @@ from typing import Any
 from docqa import __version__
 from docqa.cli import OneLineParser, output_closed, quiet_libraries, warn_unknown_variables
 from docqa.errors import DocqaError
+from docqa.paths import INDEXING_PIPELINE
 from indexing.files import SUPPORTED_EXTENSIONS
 
 
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="remove the passages of these files, or of every file under these folders, instead of indexing "
         "(the files need not exist any more)",
     )
-    parser.add_argument("--pipeline", default=None, help="indexing pipeline YAML (default: pipelines/indexing.yml)")
+    parser.add_argument("--pipeline", default=None, help=f"indexing pipeline YAML (default: {INDEXING_PIPELINE})")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
     progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")

@@ -62,6 +62,10 @@ def test_installed_commands_run_from_any_directory(tmp_path, command, expected):
     result = subprocess.run([str(script), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout and result.stdout.startswith(f"usage: {command} ")
+    if command == "docqa-index":
+        from docqa.paths import INDEXING_PIPELINE
+
+        assert str(INDEXING_PIPELINE) in " ".join(result.stdout.split()), "the default pipeline, wherever it runs"
 
 
 def test_status_names_the_store_its_contents_and_the_models(tmp_path):
