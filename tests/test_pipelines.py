@@ -101,6 +101,31 @@ def test_a_wrong_component_parameter_is_named(tmp_path, parameter, reason):
     assert reason in message and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("component", "class_name", "key", "value", "reason"),
+    [
+        ("retriever", "DenseRetriever", "top_k", -5, "top_k must be a whole number >= 1, not -5"),
+        ("retriever", "DenseRetriever", "top_k", "five", "top_k must be a whole number >= 1, not 'five'"),
+        ("retriever", "DenseRetriever", "num_candidates", 0, "num_candidates must be a whole number >= 1, not 0"),
+        ("keyword_retriever", "KeywordRetriever", "top_k", 0, "top_k must be a whole number >= 1, not 0"),
+        ("keyword_retriever", "KeywordRetriever", "top_k", True, "top_k must be a whole number >= 1, not True"),
+        ("reader", "ExtractiveReader", "no_answer_threshold", "0.5", "must be a finite number, not '0.5'"),
+        ("reader", "ExtractiveReader", "no_answer_threshold", None, "must be a finite number, not None"),
+        ("reader", "ExtractiveReader", "no_answer_threshold", float("inf"), "must be a finite number, not inf"),
+    ],
+)
+def test_a_bad_value_is_refused_when_the_pipeline_loads(tmp_path, component, class_name, key, value, reason):
+    data = yaml.safe_load((PIPELINES_DIR / "query.yml").read_text())
+    data["components"][component]["init_parameters"][key] = value
+    path = tmp_path / "edited.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(PipelineFileError) as caught:
+        load_query_pipeline(path)
+    message = str(caught.value)
+    assert f"Couldn't deserialize component '{component}' of class '{class_name}'" in message
+    assert reason in message and "\n" not in message
+
+
 @pytest.mark.parametrize("name", ["query.yml", "indexing.yml"])
 def test_shipped_pipelines_load(name):
     pipeline = load_pipeline(PIPELINES_DIR / name)

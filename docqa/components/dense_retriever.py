@@ -4,6 +4,8 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
+from docqa.parameters import require_count
+
 # Elasticsearch's limit on kNN candidates per shard (and so on k).
 MAX_KNN_CANDIDATES = 10_000
 
@@ -24,8 +26,8 @@ class DenseRetriever:
         :param top_k: how many passages to return.
         :param num_candidates: Elasticsearch kNN candidates per shard; None means ``max(100, 10 * top_k)``.
         """
-        self.top_k = top_k
-        self.num_candidates = num_candidates
+        self.top_k = require_count("top_k", top_k)
+        self.num_candidates = None if num_candidates is None else require_count("num_candidates", num_candidates)
         self._store: Any = None
         self._retriever: Any = None
         self._knn_retrievers: dict[int, Any] = {}

@@ -4,6 +4,8 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
+from docqa.parameters import require_count
+
 
 @component
 class KeywordRetriever:
@@ -14,7 +16,7 @@ class KeywordRetriever:
 
     def __init__(self, top_k: int = 10) -> None:
         """:param top_k: how many passages to return."""
-        self.top_k = top_k
+        self.top_k = require_count("top_k", top_k)
         self._retriever: Any = None
 
     def warm_up(self) -> None:

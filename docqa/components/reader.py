@@ -17,6 +17,7 @@ from docqa.errors import ModelLoadError, NotAReaderModelError
 from docqa.hardware import default_cpu_precision, require_device
 from docqa.model_sources import first_line, looks_like_path, require_hub
 from docqa.pair_windows import PairLayout, piece_ranges
+from docqa.parameters import require_finite
 from docqa.settings import get_settings
 from docqa.shapes import padded_width
 
@@ -140,6 +141,7 @@ class ExtractiveReader:
                 "top_k, max_seq_len, max_query_length, max_answer_length, max_tokens_per_batch and cpu_workers "
                 "must be >= 1"
             )
+        require_finite("no_answer_threshold", no_answer_threshold)
         if max_seq_len - max_query_length - 4 <= doc_stride:
             raise ValueError("max_seq_len must exceed max_query_length + doc_stride + 4 special tokens")
         self.model = model
