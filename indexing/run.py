@@ -12,6 +12,7 @@ from haystack import Document, Pipeline
 from haystack.core.errors import PipelineRuntimeError
 from tqdm import tqdm
 
+from docqa.components.document_writer import StoreWriter
 from docqa.errors import DocqaError, EmbeddingDimensionError, NoDocumentsFoundError, PipelineFileError
 from docqa.model_sources import different_embedding_models, embedding_model
 from docqa.passage_replacement import delete_file_passages, stored_file_paths, stored_passages
@@ -224,6 +225,11 @@ class Indexer:
         with store_errors(self.settings):
             return {path: delete_file_passages(self.store, path) for path in files_within(paths, self.settings)}
 
+    def _recreate_now(self) -> None:
+        self.emptied = True  # an interruption inside _recreate may already have emptied it
+        self._recreate()
+        self._recreate_pending = False
+
     def _recreate(self) -> None:
         """Empty the index, after the models loaded: a model that fails to load leaves the index as it was."""
         model_dim = self._warm_up(check=False)
@@ -282,12 +288,20 @@ class Indexer:
             todo.append((path, sha))
         if not todo:
             return
-        if self._recreate_pending:
-            self.emptied = True  # an interruption inside _recreate may already have emptied it
-            self._recreate()
-            self._recreate_pending = False
+        writer = self._component("writer")
+        deferred = self._recreate_pending and isinstance(writer, StoreWriter)
+        if deferred:
+            # emptied by the writer just before it writes: files that convert to no text leave the index as it was
+            self._warm_up(check=False)
+            writer.before_first_write = self._recreate_now
+        elif self._recreate_pending:
+            self._recreate_now()
         self._warm_up()
-        passages, written, failed = self._convert(todo)
+        try:
+            passages, written, failed = self._convert(todo)
+        finally:
+            if deferred:
+                writer.before_first_write = None
         summary.passages_written += written
         for path, _sha in todo:
             if str(path) in failed:

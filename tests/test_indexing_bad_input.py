@@ -350,6 +350,8 @@ def test_recreate_with_nothing_to_index_leaves_the_index_as_it_was(tmp_path, mon
     folder.mkdir()
     (folder / "empty.txt").write_bytes(b"")
     samples.write_text_pdf(folder / "scan.pdf", [[]])
+    # converts to no text only after it was read and converted (after the checks that turn away the two above)
+    (folder / "script.html").write_text("<html><body><script>var a = 1;</script></body></html>", encoding="utf-8")
     indexer = Indexer(PIPELINE)
     kept = Document(content="an earlier passage", embedding=[1.0] * 384, meta={"file_path": "/earlier.txt"})
     indexer.store.write_documents([kept])
@@ -379,7 +381,7 @@ def test_an_interrupted_recreate_says_what_the_index_holds(tmp_path, monkeypatch
         raise KeyboardInterrupt
 
     if moment == "after emptying":
-        monkeypatch.setattr(Indexer, "_convert", interrupted)
+        monkeypatch.setattr("docqa.passage_replacement.replace_file_passages", interrupted)
     else:
         monkeypatch.setattr("indexing.run.unreadable_reason", interrupted)
     assert main([str(folder), "--recreate", "--pipeline", str(PIPELINE)]) == 130

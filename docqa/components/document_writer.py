@@ -1,6 +1,7 @@
 """Writing passages to whichever document store the settings choose."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
@@ -24,6 +25,9 @@ class StoreWriter:
         """
         self.replace_files = replace_files
         self._store: Any = None
+        #: called once, just before the first passages are written (the indexer's --recreate: a run that converts
+        #: to no passages leaves the index as it was); not a parameter, not serialized
+        self.before_first_write: Callable[[], None] | None = None
 
     def warm_up(self) -> None:
         """Build the store from settings; contacts no server."""
@@ -47,6 +51,9 @@ class StoreWriter:
         self.warm_up()
         if not documents:
             return {"documents_written": 0}
+        hook, self.before_first_write = self.before_first_write, None
+        if hook is not None:
+            hook()
         if not self.replace_files:
             return {"documents_written": self._store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)}
         from docqa.passage_replacement import replace_file_passages
