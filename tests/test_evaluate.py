@@ -293,6 +293,24 @@ def test_pipeline_mode_with_bm25(env, data):
     assert not (env / "user-store").exists()
 
 
+def test_pipeline_mode_reads_what_the_pipeline_returns_and_recalls_only_as_deep_as_it_retrieved(env, data, monkeypatch):
+    from docqa.components.reader import ExtractiveReader
+
+    read = []
+    iter_read_batch = ExtractiveReader.iter_read_batch
+
+    def counted(self, queries, documents, *args, **kwargs):
+        read.extend(len(docs) for docs in documents)
+        return iter_read_batch(self, queries, documents, *args, **kwargs)
+
+    monkeypatch.setattr(ExtractiveReader, "iter_read_batch", counted)
+    evaluation = evaluate_pipeline(load_squad(data), ROOT / "pipelines" / "query_bm25.yml", top_k=1, progress=False)
+    assert set(evaluation.retrieval) == {"questions", "recall@1", "mrr"}
+    assert all(len(result.retrieved) <= 1 for result in evaluation.results)
+    assert max(read) > 1, "the reader reads the pipeline's own 10 (here all 3 paragraphs), not --top-k's 1"
+    assert evaluation.settings["read_per_question"] == 10
+
+
 def test_pipeline_mode_command_retrieval_only(env, data, capsys):
     out = env / "p.json"
     argv = ["evaluate", str(data), "--mode", "pipeline", "--pipeline", str(ROOT / "pipelines" / "query_bm25.yml")]
@@ -300,6 +318,8 @@ def test_pipeline_mode_command_retrieval_only(env, data, capsys):
     report = json.loads(out.read_text())
     assert report["retrieval"]["recall@1"] == 1.0
     assert report["metrics"] == {}
+    assert set(report["files"]) == {"questions"}, "no answers, so no predictions or na-probs files"
+    assert not (env / "p.predictions.json").exists() and not (env / "p.na_probs.json").exists()
     rows = [json.loads(line) for line in Path(report["files"]["questions"]).read_text().splitlines()]
     assert rows[0]["rank"] == 1 and rows[0]["retrieved"][0] == "0-0"
     assert "recall@5" in capsys.readouterr().out
@@ -403,7 +423,7 @@ def test_reader_threshold_must_be_a_finite_number(env, data, pipeline_copy, caps
         pipeline_copy.read_text().replace("no_answer_threshold: 0.0", f"no_answer_threshold: {value}")
     )
     line, _ = one_line(capsys, ["evaluate", str(data), "--pipeline", str(pipeline_copy)])
-    assert "the reader's no_answer_threshold is" in line and "set it to a finite number" in line
+    assert "no_answer_threshold" in line and "finite number" in line
 
 
 @pytest.mark.parametrize("command", ["evaluate", "calibrate"])
@@ -460,7 +480,7 @@ def test_write_outputs_failure_is_one_line(data):
         write_outputs(evaluation, data / "r.json")
 
 
-def test_calibrate_flow_style_reader_block_prints_figures_then_one_line(env, data, pipeline_copy, capsys):
+def test_calibrate_refuses_a_reader_block_it_cannot_edit_before_reading(env, data, pipeline_copy, capsys):
     config = yaml.safe_load(pipeline_copy.read_text())
     text = pipeline_copy.read_text()
     start, end = text.index("  reader:\n"), text.index("connections:")
@@ -472,9 +492,38 @@ def test_calibrate_flow_style_reader_block_prints_figures_then_one_line(env, dat
     before = pipeline_copy.read_text()
     assert yaml.safe_load(before)["components"].keys() == config["components"].keys()
     line, out = one_line(capsys, ["calibrate", str(data), "--pipeline", str(pipeline_copy), "--limit", "3"])
-    assert "could not set no_answer_threshold safely; set it to" in line and "by hand" in line
-    assert "before" in out and "after" in out
+    assert "no_answer_threshold cannot be set safely in this file (use --dry-run and set it by hand)" in line
+    assert out == "", "refused before any reading"
     assert pipeline_copy.read_text() == before
+    assert main(["calibrate", str(data), "--pipeline", str(pipeline_copy), "--limit", "3", "--dry-run"]) == 0
+    assert "before" in capsys.readouterr().out
+
+
+def test_calibrate_keeps_the_files_line_endings(env, data, pipeline_copy):
+    crlf = pipeline_copy.read_text().replace("\n", "\r\n")
+    pipeline_copy.write_bytes(crlf.encode())
+    assert main(["calibrate", str(data), "--pipeline", str(pipeline_copy), "--limit", "3"]) == 0
+    after = pipeline_copy.read_bytes().decode()
+    assert after.count("\r\n") == crlf.count("\r\n") and after.replace("\r\n", "").count("\n") == 0
+    changed = [(a, b) for a, b in zip(crlf.split("\r\n"), after.split("\r\n"), strict=True) if a != b]
+    assert len(changed) == 1 and changed[0][1].strip().startswith("no_answer_threshold: ")
+
+
+def test_evaluate_and_calibrate_load_the_whole_pipeline_first(env, data, pipeline_copy, capsys, monkeypatch):
+    text = pipeline_copy.read_text()
+    pipeline_copy.write_text(text.replace("docqa.components.keyword_retriever.KeywordRetriever", "docqa.Nope"))
+    for command in ("evaluate", "calibrate"):
+        line, _ = one_line(capsys, [command, str(data), "--pipeline", str(pipeline_copy), "--limit", "2"])
+        assert "not a valid pipeline" in line and "docqa.Nope" in line
+    assert pipeline_copy.read_text() != text and "no_answer_threshold: 0.0" in pipeline_copy.read_text()
+    monkeypatch.chdir(env)
+    line, _ = one_line(capsys, ["evaluate", str(data), "--top-k", "5"])
+    assert line.startswith("docqa: --top-k needs --mode pipeline (the reader mode reads each question's own paragraph)")
+    out = env / "r.json"
+    assert (
+        main(["evaluate", str(data), "--pipeline", "pipelines/query_bm25.yml", "--limit", "2", "--out", str(out)]) == 0
+    )
+    assert json.loads(out.read_text())["questions"] == 2, "docqa's own pipeline, found from another folder"
 
 
 @pytest.mark.parametrize(

@@ -28,18 +28,25 @@ def run(args: argparse.Namespace) -> int:
     """Calibrate, print before/after, write."""
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    if not args.dry_run and Path(args.pipeline).is_file() and not os.access(args.pipeline, os.W_OK):
-        raise PipelineFileError(args.pipeline, "is not writable; make it writable, or use --dry-run")
+    from docqa.pipelines import pipeline_file
+
+    pipeline = str(pipeline_file(args.pipeline))
+    if not args.dry_run and Path(pipeline).is_file() and not os.access(pipeline, os.W_OK):
+        raise PipelineFileError(pipeline, "is not writable; make it writable, or use --dry-run")
     from docqa.evaluation.calibrate import calibrate, format_calibration, write_threshold
+    from docqa.evaluation.evaluate import checked_query_pipeline
 
     dataset = load_squad(args.data).limited(args.limit)
+    checked_query_pipeline(pipeline)  # a pipeline ask cannot load is refused before any reading
+    if not args.dry_run:
+        write_threshold(pipeline, 0.0, check_only=True)  # a YAML that cannot be edited is refused before reading
     progress = not args.no_progress and sys.stderr.isatty()
-    calibration, evaluation = calibrate(dataset, args.pipeline, write=False, progress=progress)
+    calibration, evaluation = calibrate(dataset, pipeline, write=False, progress=progress)
     print(f"calibrated on {len(evaluation.results)} questions of {dataset.path}, each read against its own paragraph")
     print(format_calibration(calibration))
     if args.dry_run:
-        print(f"dry run: {args.pipeline} unchanged")
+        print(f"dry run: {pipeline} unchanged")
     else:
-        write_threshold(args.pipeline, calibration.after_threshold)
-        print(f"wrote no_answer_threshold: {calibration.after_threshold!r} into {args.pipeline}")
+        write_threshold(pipeline, calibration.after_threshold)
+        print(f"wrote no_answer_threshold: {calibration.after_threshold!r} into {pipeline}")
     return 0

@@ -45,9 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--top-k",
         type=int,
-        default=TOP_K,
+        default=None,
         metavar="K",
-        help="pipeline mode: passages retrieved per question for recall (default %(default)s)",
+        help=f"pipeline mode: passages retrieved per question for recall (default {TOP_K})",
     )
     parser.add_argument("--no-progress", action="store_true", help="do not show progress bars")
 
@@ -56,30 +56,35 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate, write the outputs, print the summary table."""
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    if args.top_k < 1:
+    if args.top_k is not None and args.top_k < 1:
         raise UsageError("--top-k must be at least 1")
     if args.retrieval_only and args.mode != "pipeline":
         raise UsageError("--retrieval-only needs --mode pipeline")
+    if args.top_k is not None and args.mode != "pipeline":
+        raise UsageError("--top-k needs --mode pipeline (the reader mode reads each question's own paragraph)")
     if args.threshold is not None and not math.isfinite(args.threshold):
         raise UsageError(f"--threshold must be a finite number, not {args.threshold}")
     from docqa.evaluation.evaluate import (
         check_outputs,
+        checked_query_pipeline,
         evaluate_pipeline,
         evaluate_reader,
         format_summary,
-        reader_from_yaml,
         write_outputs,
     )
+    from docqa.pipelines import pipeline_file
 
+    pipeline = str(pipeline_file(args.pipeline))
     out = args.out or f"eval-{args.mode}.json"
-    check_outputs(out, [args.data, args.pipeline])
+    check_outputs(out, [args.data, pipeline])
     dataset = load_squad(args.data).limited(args.limit)
+    reader = checked_query_pipeline(pipeline)
     progress = not args.no_progress and sys.stderr.isatty()
     if args.mode == "reader":
-        evaluation = evaluate_reader(dataset, reader_from_yaml(args.pipeline), args.threshold, progress)
+        evaluation = evaluate_reader(dataset, reader, args.threshold, progress)
     else:
         evaluation = evaluate_pipeline(
-            dataset, args.pipeline, args.top_k, not args.retrieval_only, args.threshold, progress
+            dataset, pipeline, args.top_k or TOP_K, not args.retrieval_only, args.threshold, progress
         )
     print(format_summary(evaluation))
     paths = write_outputs(evaluation, out)

@@ -117,9 +117,12 @@ def _find_block(
     return None
 
 
-def write_threshold(path: str | Path, value: float) -> str:
+def write_threshold(path: str | Path, value: float, check_only: bool = False) -> str:
     """
-    Write ``value`` as the reader's ``no_answer_threshold`` in the pipeline YAML at ``path``, keeping the rest.
+    Write ``value`` as the reader's ``no_answer_threshold`` in the pipeline YAML at ``path``, keeping the rest
+    (its line endings too).
+
+    :param check_only: only check that the edit can be made (before a long calibration), write nothing.
 
     :returns: the reader component's name.
     :raises PipelineFileError: when the file has no reader or the edit does not read back as intended.
@@ -128,16 +131,23 @@ def write_threshold(path: str | Path, value: float) -> str:
 
     path = Path(path)
     component = reader_component_name(read_pipeline_yaml(path), path)
-    text = path.read_text(encoding="utf-8")
+    with path.open(encoding="utf-8", newline="") as handle:
+        text = handle.read()
     updated = set_threshold_in_yaml(text, component, value, str(path))
     try:
         written = (yaml.safe_load(updated)["components"][component].get("init_parameters") or {}).get(PARAMETER)
     except (yaml.YAMLError, KeyError, TypeError, AttributeError):
         written = None
     if written != float(value):
+        if check_only:
+            raise PipelineFileError(
+                str(path), f"{PARAMETER} cannot be set safely in this file (use --dry-run and set it by hand)"
+            )
         raise PipelineFileError(str(path), f"could not set {PARAMETER} safely; set it to {value} by hand")
+    if check_only:
+        return component
     try:
-        path.write_text(updated, encoding="utf-8")
+        path.write_text(updated, encoding="utf-8", newline="")
     except OSError as error:
         raise PipelineFileError(
             str(path), f"cannot be written ({error.strerror or error}); set {PARAMETER} to {value} by hand"

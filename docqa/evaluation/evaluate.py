@@ -146,6 +146,20 @@ def reader_component_name(config: Any, path: str | Path) -> str:
     raise PipelineFileError(str(path), f"has no {READER_TYPE} component to evaluate")
 
 
+def checked_query_pipeline(path: str | Path) -> Any:
+    """
+    The reader of the query pipeline YAML at ``path``, once the whole pipeline loads as ``ask`` and ``batch`` load it
+    (nothing is warmed up), so that evaluating or calibrating a pipeline they cannot use is refused before any work.
+
+    :raises PipelineFileError: naming the first problem.
+    """
+    from docqa.pipelines import load_query_pipeline
+
+    reader = reader_from_yaml(path)
+    load_query_pipeline(path)
+    return reader
+
+
 def check_reader_threshold(reader: Any, path: str | Path) -> None:
     """
     Check that the reader's ``no_answer_threshold`` is a finite number.
@@ -384,15 +398,28 @@ def split_pipeline(pipeline: Pipeline, path: str | Path) -> tuple[Any, str, int 
     return reader, senders[0], getattr(pipeline.get_component(senders[0]), "top_k", None)
 
 
-def retrieval_inputs(pipeline: Pipeline, question: str, top_k: int) -> dict[str, dict[str, Any]]:
-    """Run inputs for the retrieval part: the question to every open ``text``/``query`` input, ``top_k`` to all."""
+def retrieval_inputs(pipeline: Pipeline, question: str, top_k: int | None = None) -> dict[str, dict[str, Any]]:
+    """Run inputs for the retrieval part: the question to every open ``text``/``query`` input, ``top_k`` (when
+    given) to every component that takes one."""
     from docqa.pipelines import question_inputs
 
     data = question_inputs(pipeline, question, exclude=())
+    if top_k is None:
+        return data
     for name, sockets in pipeline.inputs().items():
         if "top_k" in sockets:
             data.setdefault(name, {})["top_k"] = top_k
     return data
+
+
+def _top_k_overrides_change_nothing(pipeline: Pipeline, top_k: int) -> bool:
+    """Whether giving ``top_k`` to every component that takes one is the pipeline as configured (one retriever
+    whose ``top_k`` is ``top_k`` or more: the reader reads the first ones of the same ranking)."""
+    takers = [name for name, sockets in pipeline.inputs().items() if "top_k" in sockets]
+    if len(takers) != 1:
+        return False
+    configured = getattr(pipeline.get_component(takers[0]), "top_k", None)
+    return isinstance(configured, int) and top_k >= configured
 
 
 def evaluate_pipeline(
@@ -407,8 +434,10 @@ def evaluate_pipeline(
     """
     Index the paragraphs into a fresh embedded store, retrieve for every question through the pipeline, then read.
 
-    Retrieval fetches ``top_k`` passages (for recall@20) but the reader reads only as many as the pipeline's
-    retrieval step is configured to return, so the end-to-end figures are the pipeline's own.
+    Recall comes from retrieval with ``top_k`` given to every component that takes one (recall@k for k up to
+    ``top_k``); the reader reads the passages the pipeline itself returns, with its own ``top_k`` values (a second
+    retrieval run when they differ: a hybrid pipeline fuses 10 + 10, not 20 + 20), so the end-to-end figures are the
+    pipeline's own.
 
     :param read: False skips the reader (retrieval figures only).
     :param threshold: na-prob threshold of the metrics; the reader's ``no_answer_threshold`` when None.
@@ -423,17 +452,22 @@ def evaluate_pipeline(
         precompute_query_embeddings(pipeline, [question.question for question in questions], progress)
         pipeline.warm_up()
         retrieved: list[list[Document]] = []
+        to_read: list[list[Document]] = []
+        own_run = read and not _top_k_overrides_change_nothing(pipeline, top_k)
         for question in _progress(questions, len(questions), "retrieving", progress):
             output = pipeline.run(
                 retrieval_inputs(pipeline, question.question, top_k), include_outputs_from={retrieval}
             )
             retrieved.append(output[retrieval]["documents"])
+            if own_run:
+                own = pipeline.run(retrieval_inputs(pipeline, question.question), include_outputs_from={retrieval})
+                to_read.append(own[retrieval]["documents"])
+            else:
+                to_read.append(retrieved[-1][: configured_top_k or top_k])
     threshold = reader.no_answer_threshold if threshold is None else threshold
     read_k = configured_top_k or top_k
     if read:
-        answers = reader.iter_read_batch(
-            [question.question for question in questions], [docs[:read_k] for docs in retrieved], top_k=1
-        )
+        answers = reader.iter_read_batch([question.question for question in questions], to_read, top_k=1)
         read_iter = _progress(answers, len(questions), "reading", progress)
     else:
         read_iter = ([] for _ in questions)
@@ -457,7 +491,9 @@ def evaluate_pipeline(
             "reader": _reader_settings(reader) if read else None,
         },
     )
-    evaluation.retrieval = retrieval_metrics([result.rank for result in results if result.gold])
+    evaluation.retrieval = retrieval_metrics(
+        [result.rank for result in results if result.gold], [k for k in RECALL_AT if k <= top_k]
+    )
     if read:
         evaluation.metrics = score_results(results, threshold)
     return evaluation
@@ -494,6 +530,8 @@ def write_outputs(evaluation: Evaluation, out: str | Path) -> dict[str, Path]:
     :raises UsageError: when a file cannot be written.
     """
     paths = output_paths(out)
+    if not evaluation.metrics:  # retrieval only: no answers to write
+        paths = {kind: path for kind, path in paths.items() if kind not in ("predictions", "na_probs")}
     try:
         _write_outputs(evaluation, paths)
     except OSError as error:
@@ -515,8 +553,11 @@ def _write_outputs(evaluation: Evaluation, paths: dict[str, Path]) -> None:
         "files": {kind: str(path) for kind, path in paths.items() if kind != "report"},
     }
     paths["report"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    paths["predictions"].write_text(json.dumps(evaluation.predictions, ensure_ascii=False, indent=1) + "\n", "utf-8")
-    paths["na_probs"].write_text(json.dumps(evaluation.na_probs, indent=1) + "\n", encoding="utf-8")
+    if "predictions" in paths:
+        paths["predictions"].write_text(
+            json.dumps(evaluation.predictions, ensure_ascii=False, indent=1) + "\n", "utf-8"
+        )
+        paths["na_probs"].write_text(json.dumps(evaluation.na_probs, indent=1) + "\n", encoding="utf-8")
     with paths["questions"].open("w", encoding="utf-8") as handle:
         for result in evaluation.results:
             handle.write(json.dumps(result.__dict__, ensure_ascii=False) + "\n")
