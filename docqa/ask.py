@@ -7,7 +7,13 @@ from typing import Any
 from haystack import Document, ExtractedAnswer, Pipeline
 
 from docqa.errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
-from docqa.pipelines import QUERY_PIPELINE, load_query_pipeline, question_inputs, reader_documents_source
+from docqa.pipelines import (
+    QUERY_PIPELINE,
+    load_query_pipeline,
+    question_inputs,
+    reader_documents_source,
+    warm_up_components,
+)
 from docqa.settings import Settings, get_settings
 from docqa.stores import check_embedding_model, describe_store, files_filter, files_within, store_errors
 
@@ -179,6 +185,7 @@ class QuestionAnswering:
     def warm_up(self) -> None:
         """Load every model of the pipeline (once)."""
         with store_errors(self.settings):
+            warm_up_components(list(self.pipeline.walk()))
             self.pipeline.warm_up()
 
     def _check_index(self) -> None:
@@ -208,7 +215,8 @@ class QuestionAnswering:
             self._check_index()
             filters = files_filter(files_within(within, self.settings)) if within else None
             check_question_length(self.pipeline.get_component("reader"), question)
-            self.pipeline.warm_up()
+        self.warm_up()
+        with store_errors(self.settings):
             inputs = question_inputs(self.pipeline, question, filters=filters)
             inputs["reader"] = {"query": question, "top_k": top_k}
             source = reader_documents_source(self.pipeline)

@@ -19,7 +19,13 @@ from haystack import Document, ExtractedAnswer, Pipeline
 
 from docqa.ask import AskResult, check_question_length, require_documents, result_from_answers
 from docqa.errors import DatasetError, DocqaError, EmptyQuestionError, InputPathError, QuestionTooLongError
-from docqa.pipelines import ALLOWED_MODULES, load_query_pipeline, question_inputs, reader_documents_source
+from docqa.pipelines import (
+    ALLOWED_MODULES,
+    load_query_pipeline,
+    question_inputs,
+    reader_documents_source,
+    warm_up_components,
+)
 from docqa.stores import files_filter, files_within, store_errors
 
 #: A line break inside a quoted CSV field, with the white space around it: read as one space.
@@ -278,8 +284,8 @@ class BatchAnswerer:
     def warm_up(self) -> None:
         """Load every model once."""
         if not self._warm:
+            warm_up_components([*self.retrieval.walk(), ("reader", self.reader)])
             self.retrieval.warm_up()
-            self.reader.warm_up()
             self._warm = True
 
     def _retrieve(self, question: str) -> list[Document]:

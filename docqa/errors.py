@@ -85,6 +85,16 @@ class ModelLoadError(DocqaError):
         super().__init__(f"cannot load model {model!r}: {reason}. {hint}")
 
 
+class ComponentLoadError(DocqaError):
+    """A component of a pipeline that is not docqa's own failed to load (docqa's own report their own errors)."""
+
+    def __init__(self, name: str, kind: str, reason: str) -> None:
+        super().__init__(
+            f"the pipeline's component {name!r} ({kind}) could not be loaded: {reason}. Check its init_parameters in "
+            "the pipeline YAML (only docqa's own components read DOCQA_* settings, so give it an explicit model)"
+        )
+
+
 class NotAReaderModelError(DocqaError):
     """The reader model loads but has no extractive question-answering head (its answers would be random)."""
 

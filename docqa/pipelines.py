@@ -167,3 +167,27 @@ def describe_models(pipeline: Pipeline) -> list[str]:
         except (DocqaError, ValueError) as error:
             lines.append(f"{'reader' if isinstance(component, ExtractiveReader) else 'embedding'} model: {error}")
     return lines
+
+
+def warm_up_components(components: list[tuple[str, Any]]) -> None:
+    """
+    Warm up ``(name, component)`` pairs in order; a component from another package (Haystack's reader swapped in by
+    a YAML edit, say) that fails to load is reported in one line naming it, not with its traceback.
+
+    :raises docqa.errors.ComponentLoadError: for such a failure; docqa's own errors pass through.
+    """
+    from docqa.errors import ComponentLoadError
+    from docqa.model_sources import first_line
+
+    for name, component in components:
+        warm_up = getattr(component, "warm_up", None)
+        if warm_up is None:
+            continue
+        try:
+            warm_up()
+        except (DocqaError, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            if type(component).__module__.startswith("docqa."):
+                raise
+            raise ComponentLoadError(name, type(component).__name__, first_line(error).rstrip(".")) from error

@@ -171,6 +171,30 @@ def test_batch_reads_a_small_file_in_several_chunks_so_that_rows_and_progress_co
     assert calls == [5, 5, 5, 5], "--chunk-size decides when given (the same reader)"
 
 
+def test_a_swapped_in_reader_that_cannot_load_is_one_line_naming_it(page_env, tmp_path, monkeypatch):
+    from docqa.batch import BatchAnswerer, QuestionRow
+    from docqa.errors import ComponentLoadError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    haystack_reader = {
+        "type": "haystack_integrations.components.readers.transformers.extractive_reader.TransformersExtractiveReader",
+        "init_parameters": {"model": str(tmp_path / "no-such-model")},
+    }
+    path = query_yaml_with_reader(tmp_path, haystack_reader)
+    with pytest.raises(ComponentLoadError) as caught:
+        QuestionAnswering(path).warm_up()
+    message = str(caught.value)
+    assert message.startswith("the pipeline's component 'reader' (TransformersExtractiveReader) could not be loaded: ")
+    assert "\n" not in message and "give it an explicit model" in message
+    with pytest.raises(ComponentLoadError):
+        list(BatchAnswerer(path).answer([QuestionRow("1", "Who was the first keeper?")]))
+    cli = run(
+        ["docqa", "ask", "Who was the first keeper?", "--pipeline", str(path)], {**page_env, "HF_HUB_OFFLINE": "1"}
+    )
+    assert cli.returncode == 1 and cli.stderr.startswith("docqa: the pipeline's component 'reader'"), cli.stderr
+    assert "Traceback" not in cli.stderr
+
+
 def test_pdf_answers_carry_page_numbers(qa):
     result = qa.ask("Which apple variety is planted most?", top_k=10)
     pdf_answers = [a for a in result.answers if a.source.endswith(".pdf")]
