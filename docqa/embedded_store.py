@@ -522,10 +522,26 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
                 snapshot_id = None
             except OSError as error:
                 raise StoreError(self.path, f"cannot read {SNAPSHOT_NAME}: {error.strerror}") from error
+        if snapshot_id is None:
+            self._check_no_later_journal()
         self._snapshot_id = snapshot_id
         self._journal_offset = self._journal_seen = 0
         self._replay(self._journal_size())
         self._loaded = True
+
+    def _check_no_later_journal(self) -> None:
+        """A ``journal.N`` with N > 0 follows a snapshot: without ``snapshot.bin`` the store is damaged, not empty."""
+        try:
+            names = [entry.name for entry in os.scandir(self._dir)]
+        except OSError:
+            return
+        later = sorted(
+            name for name in names if name.startswith("journal.") and name[8:].isdigit() and name != "journal.0"
+        )
+        if later:
+            raise StoreError(
+                self.path, f"{SNAPSHOT_NAME} is missing but {later[0]} is there: the store is damaged. {_RECREATE_HINT}"
+            )
 
     def _load_snapshot(self, file: io.BufferedReader) -> tuple:
         stat = os.fstat(file.fileno())

@@ -514,6 +514,25 @@ def test_damaged_snapshot_raises_store_error(tmp_path, damage):
     assert EmbeddedDocumentStore(path=str(path)).count_documents() == 3
 
 
+def test_a_journal_after_a_snapshot_without_the_snapshot_is_a_damaged_store_not_an_empty_one(tmp_path):
+    path = tmp_path / "store"
+    store = EmbeddedDocumentStore(path=str(path))
+    store.write_documents(make_docs(10))
+    store.compact()
+    store.write_documents(make_docs(2, prefix="more"))
+    assert (path / "journal.1").exists()
+    (path / SNAPSHOT_NAME).unlink()
+    with pytest.raises(StoreError) as error:
+        EmbeddedDocumentStore(path=str(path)).count_documents()
+    message = str(error.value)
+    assert f"{SNAPSHOT_NAME} is missing but journal.1 is there: the store is damaged." in message
+    assert "--recreate" in message and "\n" not in message
+    assert (path / "journal.1").exists(), "nothing is deleted by reading"
+    store.delete_all_documents()
+    store.write_documents(make_docs(3))
+    assert EmbeddedDocumentStore(path=str(path)).count_documents() == 3
+
+
 def test_damaged_journal_record_raises_store_error(tmp_path):
     path = tmp_path / "store"
     store = EmbeddedDocumentStore(path=str(path))
