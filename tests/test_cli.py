@@ -89,14 +89,16 @@ def test_status_names_the_store_its_contents_and_the_models(tmp_path):
         f"store: embedded store at {store}: 3 passages from 2 files",
         f"embedding model: sentence-transformers/all-MiniLM-L6-v2 (cpu, {precision})",
         f"reader model: /models/reader (cpu, {precision})",
-        "/docs/0.txt",
-        "/docs/1.txt",
+        "2 indexed files no longer on disk (moved or deleted; their passages still answer): re-index their folder, "
+        "or python -m indexing --remove PATH",
+        "/docs/0.txt  (not on disk)",
+        "/docs/1.txt  (not on disk)",
     ]
     bm25 = run_docqa("status", "--pipeline", "pipelines/query_bm25.yml", env=env)
-    assert bm25.stdout.splitlines()[1:] == [f"reader model: /models/reader (cpu, {precision})"]
+    assert bm25.stdout.splitlines()[1:2] == [f"reader model: /models/reader (cpu, {precision})"]
     missing_gpu = run_docqa("status", env={**env, "DOCQA_DEVICE": "cuda:99"})
     assert missing_gpu.returncode == 0, missing_gpu.stderr
-    assert all("device 'cuda:99'" in line for line in missing_gpu.stdout.splitlines()[1:])
+    assert all("device 'cuda:99'" in line for line in missing_gpu.stdout.splitlines()[1:3])
     EmbeddedDocumentStore(path=str(store)).write_documents(
         [Document(content="embedded", meta={"file_path": "/docs/2.txt", "embedding_model": "/models/minilm"})]
     )
@@ -105,15 +107,20 @@ def test_status_names_the_store_its_contents_and_the_models(tmp_path):
         f"store: embedded store at {store}: 4 passages from 3 files",
         "passages embedded with: /models/minilm",
     ]
-    refused = recorded.stdout.splitlines()[-1]
+    refused = recorded.stdout.splitlines()[-2]
     assert refused.startswith("questions are refused: the embedded store at") and "/models/minilm" in refused
     assert recorded.returncode == 0
     same = run_docqa("status", env={**env, "DOCQA_EMBEDDING_MODEL": "/models/minilm"})
     assert not any(line.startswith("questions are refused") for line in same.stdout.splitlines()), same.stdout
     one_store = tmp_path / "one"
-    EmbeddedDocumentStore(path=str(one_store)).write_documents([Document(content="x", meta={"file_path": "/a.txt"})])
-    one = run_docqa("status", env={**env, "DOCQA_STORE_PATH": str(one_store)})
+    on_disk = tmp_path / "a.txt"
+    on_disk.write_text("x")
+    EmbeddedDocumentStore(path=str(one_store)).write_documents(
+        [Document(content="x", meta={"file_path": str(on_disk)})]
+    )
+    one = run_docqa("status", "--files", env={**env, "DOCQA_STORE_PATH": str(one_store)})
     assert one.stdout.splitlines()[0] == f"store: embedded store at {one_store}: 1 passage from 1 file"
+    assert "no longer on disk" not in one.stdout and one.stdout.splitlines()[-1] == str(on_disk)
     empty = run_docqa("status", env={**env, "DOCQA_STORE_PATH": str(tmp_path / "none")})
     assert empty.stdout.splitlines()[0] == f"store: embedded store at {tmp_path / 'none'}: 0 passages from 0 files"
     assert not (tmp_path / "none").exists(), "status creates nothing"

@@ -1,6 +1,7 @@
 """``docqa status [--files]``: what is indexed and which models answer."""
 
 import argparse
+from pathlib import Path
 
 from docqa.paths import QUERY_PIPELINE
 
@@ -35,8 +36,15 @@ def run(args: argparse.Namespace) -> int:
             require_documents(pipeline, settings)
         except EmbeddingModelMismatchError as error:
             print(f"questions are refused: {error}")
+    # an Elasticsearch index may hold paths of another machine (compose's /data), so only the embedded store's
+    gone = {path for path in files if not Path(path).exists()} if settings.store == "memory" else set()
+    if gone:
+        print(
+            f"{_counted(len(gone), 'indexed file')} no longer on disk (moved or deleted; their passages still answer): "
+            "re-index their folder, or python -m indexing --remove PATH"
+        )
     if args.files:
-        print("\n".join(files))
+        print("\n".join(f"{path}  (not on disk)" if path in gone else path for path in files))
     return 0
 
 
