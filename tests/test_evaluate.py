@@ -152,15 +152,18 @@ def test_choose_threshold_below_every_gap_when_answering_nothing_is_best():
     assert calibration.before["f1"] == pytest.approx(100 / 3, abs=1e-12)
 
 
-def test_choose_threshold_keeps_official_best():
+def test_choose_threshold_keeps_the_official_best_decisions_away_from_every_gap():
     results = [
         QuestionResult("a", "?", ["Rollo"], "Rollo", na_prob=-4.0),
         QuestionResult("b", "?", ["Paris"], "Paris", na_prob=2.5),
         QuestionResult("c", "?", [], "Rollo", na_prob=7.0),
     ]
     calibration = choose_threshold(Evaluation("reader", "d", 0.0, results))
-    assert calibration.after_threshold == calibration.official_best_f1_thresh == 2.5
+    assert calibration.official_best_f1_thresh == 2.5, "question b's own gap: a rounding away from flipping"
+    assert calibration.after_threshold == 4.75, "halfway to the next larger gap (c's 7.0): the same decisions"
     assert (calibration.before["f1"], calibration.after["f1"]) == (pytest.approx(200 / 3, abs=1e-12), 100.0)
+    top = [QuestionResult("a", "?", ["Rollo"], "Rollo", na_prob=-4.0)]
+    assert choose_threshold(Evaluation("reader", "d", 9.0, top)).after_threshold > -4.0, "answers a, as before"
 
 
 YAML = """# comment kept

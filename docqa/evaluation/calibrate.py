@@ -8,6 +8,7 @@ every question with a negative gap, so the threshold written is then just below 
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,10 +49,20 @@ def choose_threshold(evaluation: Evaluation) -> Calibration:
     na_probs = evaluation.na_probs
     before = squad_v2_metrics(gold, predictions, na_probs, evaluation.threshold)
     official = before["best_f1_thresh"]
-    candidates = [official, min(na_probs.values()) - 1.0]
+    candidates = [_between_gaps(official, na_probs.values()), min(na_probs.values()) - 1.0]
     scored = [(squad_v2_metrics(gold, predictions, na_probs, value), value) for value in candidates]
     after, threshold = max(scored, key=lambda pair: pair[0]["f1"])
     return Calibration(evaluation.threshold, float(threshold), official, before, after)
+
+
+def _between_gaps(threshold: float, gaps: Iterable[float]) -> float:
+    """
+    A threshold with the same decisions as ``threshold`` (a question's own gap, as the official search gives it)
+    but away from every gap: halfway to the next larger gap (1.0 above when there is none), so that a question on
+    the boundary is not flipped by a rounding difference (another CPU, another precision).
+    """
+    larger = [gap for gap in gaps if gap > threshold]
+    return (threshold + min(larger)) / 2 if larger else threshold + 1.0
 
 
 def set_threshold_in_yaml(text: str, component: str, value: float, path: str = "<pipeline>") -> str:
