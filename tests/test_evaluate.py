@@ -407,6 +407,15 @@ def test_pipeline_mode_embeds_passages_with_the_model_pinned_in_the_yaml(env, da
     assert evaluation.retrieval["recall@1"] == 1.0, "passages and questions embedded by the same, pinned model"
 
 
+def test_evaluate_warns_about_oddities_in_the_data(env, data, capsys):
+    document = json.loads(data.read_text())
+    document["data"][0]["paragraphs"][0]["qas"][0]["question"] = " "
+    odd = env / "odd.json"
+    odd.write_text(json.dumps(document))
+    assert main(["evaluate", str(odd), "--limit", "2", "--out", str(env / "odd-report.json")]) == 0
+    assert capsys.readouterr().err.splitlines() == [f"docqa: warning: {odd}: 1 question is empty (read as they are)"]
+
+
 # --- user errors are one line, caught before the work ------------------------------------------------------------
 
 

@@ -330,3 +330,23 @@ def test_command_out_creates_missing_directories(files, capsys, tmp_path):
     out = tmp_path / "new" / "metrics.json"
     assert main(["squad-metrics", str(data), str(predictions), "--out", str(out)]) == 0
     assert json.loads(out.read_text()) == json.loads(capsys.readouterr().out)
+
+
+def test_oddities_the_official_script_lets_through_are_counted_as_warnings():
+    qas = [
+        {"id": "a", "question": "Who?", "answers": [{"text": "Rollo", "answer_start": 0}], "is_impossible": False},
+        {"id": "b", "question": "  ", "answers": [{"text": "Rollo", "answer_start": 3}]},
+        {"id": "c", "question": "Why?", "answers": [{"text": "Paris", "answer_start": 0}], "is_impossible": "no"},
+        {"id": "d", "question": "When?", "answers": [], "is_impossible": True},
+    ]
+    document = {"data": [{"title": "t", "paragraphs": [{"context": "Rollo led the Normans.", "qas": qas}]}]}
+    assert parse_squad(document).warnings == (
+        "1 question is empty (read as they are)",
+        "2 gold answers are not at the answer_start given in the context (scored by text, as the official script "
+        "does; check the offsets)",
+        "1 question has an is_impossible that is not true or false",
+    )
+    document["data"].append({"title": "u", "paragraphs": [{"context": "", "qas": [dict(qas[3], id="e")]}]})
+    assert parse_squad(document).warnings[1] == "1 question has an empty context"
+    clean = {"data": [{"title": "t", "paragraphs": [{"context": "Rollo led the Normans.", "qas": qas[:1]}]}]}
+    assert parse_squad(clean).warnings == ()

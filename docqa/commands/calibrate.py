@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from docqa.errors import PipelineFileError, UsageError
-from docqa.evaluation.squad_data import load_squad
+from docqa.evaluation.squad_data import load_squad, print_warnings
 from docqa.paths import QUERY_PIPELINE
 
 NAME = "calibrate"
@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from docqa.evaluation.evaluate import checked_query_pipeline
 
     dataset = load_squad(args.data).limited(args.limit)
+    print_warnings(dataset)
     checked_query_pipeline(pipeline)  # a pipeline ask cannot load is refused before any reading
     if not args.dry_run:
         write_threshold(pipeline, 0.0, check_only=True)  # a YAML that cannot be edited is refused before reading

@@ -5,7 +5,7 @@ import math
 import sys
 
 from docqa.errors import UsageError
-from docqa.evaluation.squad_data import load_squad
+from docqa.evaluation.squad_data import load_squad, print_warnings
 from docqa.paths import QUERY_PIPELINE
 
 NAME = "evaluate"
@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or f"eval-{args.mode}.json"
     check_outputs(out, [args.data, pipeline])
     dataset = load_squad(args.data).limited(args.limit)
+    print_warnings(dataset)
     reader = checked_query_pipeline(pipeline)
     progress = not args.no_progress and sys.stderr.isatty()
     if args.mode == "reader":

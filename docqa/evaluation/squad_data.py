@@ -41,6 +41,8 @@ class SquadDataset:
     questions: list[SquadQuestion]
     articles: list[dict[str, Any]]
     paragraphs: dict[str, str] = field(default_factory=dict)
+    #: what looks wrong in the file but does not stop an evaluation (counted, one line each)
+    warnings: tuple[str, ...] = ()
 
     def limited(self, limit: int | None) -> "SquadDataset":
         """The first ``limit`` questions (all when None), with ``articles`` cut to match; ``paragraphs`` stay all."""
@@ -56,7 +58,7 @@ class SquadDataset:
                     paragraphs.append({**paragraph, "qas": qas})
             if paragraphs:
                 articles.append({**article, "paragraphs": paragraphs})
-        return SquadDataset(self.path, self.questions[:limit], articles, self.paragraphs)
+        return SquadDataset(self.path, self.questions[:limit], articles, self.paragraphs, self.warnings)
 
 
 def read_json(path: str | Path, what: str) -> Any:
@@ -122,7 +124,43 @@ def parse_squad(raw: Any, path: str = "<data>") -> SquadDataset:
                 seen.add(questions[-1].id)
     if not questions:
         raise DatasetError(path, "the file holds no questions; add paragraphs with 'qas'")
-    return SquadDataset(path, questions, raw["data"], paragraphs)
+    return SquadDataset(path, questions, raw["data"], paragraphs, _warnings(raw["data"], questions))
+
+
+def _warnings(articles: list[Any], questions: list[SquadQuestion]) -> tuple[str, ...]:
+    """Counted oddities of a SQuAD file that the official script lets through (it scores answers by text only)."""
+    empty = sum(1 for question in questions if not question.question.strip())
+    no_context = sum(1 for question in questions if not question.context.strip())
+    misplaced = sum(
+        1
+        for question in questions
+        for text, start in zip(question.answers, question.answer_starts, strict=True)
+        if question.context[start : start + len(text)] != text
+    )
+    flags = sum(
+        1
+        for article in articles
+        for paragraph in article["paragraphs"]
+        for qa in paragraph["qas"]
+        if "is_impossible" in qa and not isinstance(qa["is_impossible"], bool)
+    )
+    lines = []
+    if empty:
+        lines.append(f"{_n(empty, 'question is', 'questions are')} empty (read as they are)")
+    if no_context:
+        lines.append(f"{_n(no_context, 'question has', 'questions have')} an empty context")
+    if misplaced:
+        lines.append(
+            f"{_n(misplaced, 'gold answer is', 'gold answers are')} not at the answer_start given in the context "
+            "(scored by text, as the official script does; check the offsets)"
+        )
+    if flags:
+        lines.append(f"{_n(flags, 'question has', 'questions have')} an is_impossible that is not true or false")
+    return tuple(lines)
+
+
+def _n(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 def _parse_qa(qa: Any, where: str, path: str, context: str, title: str, paragraph_id: str) -> SquadQuestion:
@@ -152,6 +190,14 @@ def _parse_qa(qa: Any, where: str, path: str, context: str, title: str, paragrap
         title=title,
         paragraph_id=paragraph_id,
     )
+
+
+def print_warnings(dataset: SquadDataset) -> None:
+    """Print the dataset's warnings, one line each, on stderr."""
+    import sys
+
+    for line in dataset.warnings:
+        print(f"docqa: warning: {dataset.path}: {line}", file=sys.stderr)
 
 
 def load_squad(path: str | Path) -> SquadDataset:
