@@ -14,6 +14,7 @@ On-disk layout of the store directory:
   it, so a reader never sees a half-written change and two writers never lose each other's documents.
 """
 
+import errno
 import fcntl
 import gc
 import io
@@ -54,8 +55,9 @@ logger = logging.getLogger(__name__)
 
 SNAPSHOT_NAME = "snapshot.bin"
 _NOT_A_DIRECTORY = (
-    "a file is in the way (the path must be a directory, or not exist yet). Set DOCQA_STORE_PATH to a directory"
+    "a file is in the way{where} (the path must be a directory, or not exist yet). Set DOCQA_STORE_PATH to a directory"
 )
+_DISK_FULL_HINT = " The passages written before are kept: free some space and run the command again to index the rest."
 LOCK_NAME = ".lock"
 _SNAPSHOT_MAGIC = b"DQASNAP1"
 _RECORD_MAGIC = b"DQAJ"
@@ -432,6 +434,14 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
     def _journal_path(self, generation: int) -> Path:
         return self._dir / f"journal.{generation}"
 
+    def _not_a_directory(self) -> str:
+        """The message for a store path that is, or lies under, a file: naming that file when it is a parent."""
+        for candidate in (self._dir, *self._dir.parents):
+            if candidate.exists():
+                where = f": {candidate} is a file" if candidate != self._dir and not candidate.is_dir() else ""
+                return _NOT_A_DIRECTORY.format(where=where)
+        return _NOT_A_DIRECTORY.format(where="")
+
     def _damaged(self, what: str, reason: str) -> StoreError:
         return StoreError(self.path, f"the {what} is damaged ({reason}). {_RECREATE_HINT}")
 
@@ -444,7 +454,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         except FileNotFoundError:
             return None
         except NotADirectoryError as error:
-            raise StoreError(self.path, _NOT_A_DIRECTORY) from error
+            raise StoreError(self.path, self._not_a_directory()) from error
         except OSError as error:
             raise StoreError(self.path, f"cannot read {SNAPSHOT_NAME}: {error.strerror}") from error
         generation = _SNAPSHOT_HEAD.unpack(head)[1] if len(head) == _SNAPSHOT_HEAD.size else -1
@@ -463,7 +473,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
                 self._dir.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self._dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
             except (FileExistsError, NotADirectoryError) as error:
-                raise StoreError(self.path, _NOT_A_DIRECTORY) from error
+                raise StoreError(self.path, self._not_a_directory()) from error
             except OSError as error:
                 raise StoreError(
                     self.path, f"cannot write there ({error.strerror}). Set DOCQA_STORE_PATH to a writable directory."
@@ -652,7 +662,8 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
             if created:
                 _fsync_dir(self._dir)
         except OSError as error:
-            raise StoreError(self.path, f"cannot write {journal.name}: {error.strerror}") from error
+            hint = _DISK_FULL_HINT if error.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+            raise StoreError(self.path, f"cannot write {journal.name}: {error.strerror}.{hint}") from error
         apply()
         self._journal_offset = self._journal_seen = self._journal_offset + _RECORD_HEAD.size + size
 
@@ -680,7 +691,8 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         except BaseException as error:
             self._loaded = False
             if isinstance(error, OSError):
-                raise StoreError(self.path, f"cannot write {SNAPSHOT_NAME}: {error.strerror}") from error
+                hint = _DISK_FULL_HINT if error.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+                raise StoreError(self.path, f"cannot write {SNAPSHOT_NAME}: {error.strerror}.{hint}") from error
             raise
         for stale in self._dir.iterdir():
             name = stale.name

@@ -122,7 +122,10 @@ def test_status_names_the_store_its_contents_and_the_models(tmp_path):
     assert one.stdout.splitlines()[0] == f"store: embedded store at {one_store}: 1 passage from 1 file"
     assert "no longer on disk" not in one.stdout and one.stdout.splitlines()[-1] == str(on_disk)
     empty = run_docqa("status", env={**env, "DOCQA_STORE_PATH": str(tmp_path / "none")})
-    assert empty.stdout.splitlines()[0] == f"store: embedded store at {tmp_path / 'none'}: 0 passages from 0 files"
+    assert empty.stdout.splitlines()[0] == (
+        f"store: embedded store at {tmp_path / 'none'}: 0 passages from 0 files "
+        "(nothing indexed here yet: python -m indexing PATH)"
+    )
     assert not (tmp_path / "none").exists(), "status creates nothing"
 
 

@@ -556,7 +556,30 @@ def test_a_file_in_the_way_of_the_store_is_named_for_reads_and_writes(tmp_path):
         assert str(error.value).startswith(f"document store {path}:")
         with pytest.raises(StoreError, match="Set DOCQA_STORE_PATH to a directory"):
             EmbeddedDocumentStore(path=str(path)).count_documents()
+        assert (f": {blocker} is a file" in str(error.value)) == (path != blocker), "the file in the way is named"
     assert blocker.read_text() == "not a directory"
+
+
+def test_a_full_disk_says_the_passages_written_before_are_kept(tmp_path, monkeypatch):
+    import errno
+
+    import docqa.embedded_store as embedded_store
+
+    store = EmbeddedDocumentStore(path=str(tmp_path / "store"))
+    store.write_documents(make_docs(2))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(embedded_store, "_write_parts", full)
+    with pytest.raises(StoreError) as error:
+        store.write_documents(make_docs(2, prefix="more"))
+    assert str(error.value).endswith(
+        "cannot write journal.0: No space left on device. The passages written before are kept: free some space and "
+        "run the command again to index the rest."
+    )
+    monkeypatch.undo()
+    assert EmbeddedDocumentStore(path=str(tmp_path / "store")).count_documents() == 2
 
 
 def test_unwritable_path_raises_store_error():

@@ -26,7 +26,11 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     pipeline = load_query_pipeline(args.pipeline)
     passages, files = count_passages(settings), indexed_files(settings)
-    print(f"store: {describe_store(settings)}: {_counted(passages, 'passage')} from {_counted(len(files), 'file')}")
+    nothing = "" if passages else " (nothing indexed here yet: python -m indexing PATH)"
+    print(
+        f"store: {describe_store(settings)}: {_counted(passages, 'passage')} from {_counted(len(files), 'file')}"
+        f"{nothing}"
+    )
     models = indexed_models(settings) if passages else []
     if models:
         print(f"passages embedded with: {', '.join(models)}")
