@@ -66,7 +66,25 @@ def different_embedding_models(recorded: str, model: str | None) -> bool:
     current = embedding_model(model)
     if not (os.path.isabs(recorded) and os.path.isabs(current)):
         return False
-    return os.path.realpath(recorded.rstrip("/\\") or "/") != os.path.realpath(current.rstrip("/\\") or "/")
+    first, second = (os.path.realpath(path.rstrip("/\\") or "/") for path in (recorded, current))
+    if first == second or not (os.path.isdir(first) and os.path.isdir(second)):
+        return False  # the same folder, or one is gone (a virtual environment made again): nothing tells
+    return _folder_signature(first) != _folder_signature(second)
+
+
+def _folder_signature(folder: str) -> tuple:
+    """What tells two model folders apart cheaply: their config.json and the names and sizes of their weights."""
+    path = Path(folder)
+    try:
+        config = (path / "config.json").read_bytes() if (path / "config.json").is_file() else b""
+        weights = sorted(
+            (entry.name, entry.stat().st_size)
+            for entry in path.iterdir()
+            if entry.suffix in (".safetensors", ".bin", ".pt", ".onnx")
+        )
+    except OSError:
+        return (folder,)
+    return config, tuple(weights)
 
 
 def first_line(error: BaseException) -> str:

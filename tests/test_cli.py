@@ -65,7 +65,8 @@ def test_installed_commands_run_from_any_directory(tmp_path, command, expected):
     if command == "docqa-index":
         from docqa.paths import INDEXING_PIPELINE
 
-        assert str(INDEXING_PIPELINE) in " ".join(result.stdout.split()), "the default pipeline, wherever it runs"
+        # the help wraps long paths, after a hyphen too
+        assert str(INDEXING_PIPELINE).replace(" ", "") in "".join(result.stdout.split()), "the default pipeline"
 
 
 def test_status_names_the_store_its_contents_and_the_models(tmp_path):

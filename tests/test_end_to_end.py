@@ -323,14 +323,15 @@ def test_another_embedding_model_than_the_index_was_built_with_is_one_line(index
     result = run(["docqa", "ask", "Who built the bridge?"], other)
     assert result.returncode == 1
     [line] = result.stderr.splitlines()
-    # the index's model is a folder whose name does not tell (.../model): the vectors' dimension does
-    assert line.startswith(f"docqa: the embedded store at {indexed['DOCQA_STORE_PATH']} holds 384-dimensional vectors")
+    # the index's model is a folder whose name does not tell (.../model): the two folders are compared
+    assert line.startswith(f"docqa: the embedded store at {indexed['DOCQA_STORE_PATH']} was indexed with the embedding")
+    assert f"questions would be embedded with {tiny_bert_dir}," in line
     out = tmp_path / "answers.csv"
     out.write_text("kept\n")
     questions = tmp_path / "questions.txt"
     questions.write_text("Who built the bridge?\n")
     batch = run(["docqa", "batch", str(questions), "--out", str(out)], other)
-    assert batch.returncode == 1 and "holds 384-dimensional vectors" in batch.stderr
+    assert batch.returncode == 1 and "was indexed with the embedding model" in batch.stderr
     assert out.read_text() == "kept\n", "a run that answered nothing leaves the output file as it was"
 
 
