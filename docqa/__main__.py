@@ -1,5 +1,5 @@
-import sys
+"""``python -m docqa``."""
 
-from docqa.cli import main
+from docqa.cli import command
 
-sys.exit(main())
+command()

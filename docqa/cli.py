@@ -8,6 +8,7 @@ from types import ModuleType
 
 from docqa import __version__
 from docqa.errors import DocqaError
+from docqa.interrupts import INTERRUPTED, exit_with, interrupts_outside_imports
 
 COMMAND_MODULES = ("ask", "batch", "status", "evaluate", "squad_metrics", "calibrate")
 
@@ -94,7 +95,7 @@ def run_command(prog: str, handler, args: argparse.Namespace) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:
         return output_closed()
 
@@ -112,7 +113,20 @@ def output_closed() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m docqa``."""
+    """
+    Run ``docqa`` with ``argv`` (None: the command line) and return its exit status; Ctrl-C while a library is
+    being imported ends the process (:mod:`docqa.interrupts`).
+    """
+    with interrupts_outside_imports(lambda: "docqa: interrupted"):
+        return _main(argv)
+
+
+def command() -> None:
+    """The ``docqa`` program (``python -m docqa`` and the installed script)."""
+    exit_with(main())
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         parser = build_parser()
         if not (sys.argv[1:] if argv is None else argv):
@@ -124,5 +138,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet_libraries()
     except KeyboardInterrupt:
         print("docqa: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     return run_command("docqa", args.handler, args)

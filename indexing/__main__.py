@@ -1,5 +1,5 @@
 """``python -m indexing``."""
 
-from indexing.cli import main
+from indexing.cli import command
 
-raise SystemExit(main())
+command()

@@ -9,6 +9,7 @@ from typing import Any
 from docqa import __version__
 from docqa.cli import OneLineParser, output_closed, quiet_libraries, warn_unknown_variables
 from docqa.errors import DocqaError
+from docqa.interrupts import INTERRUPTED, exit_with, interrupts_outside_imports
 from docqa.paths import INDEXING_PIPELINE
 from indexing.files import SUPPORTED_EXTENSIONS
 
@@ -81,29 +82,33 @@ def main(argv: list[str] | None = None) -> int:
     Run the command; user errors are printed as one line ``indexing: <message>``.
 
     :returns: 0 when every file given is in the index (indexed or unchanged) or at least one file was indexed,
-        1 when nothing could be indexed or a model or store failed, 2 for a wrong command line or path.
+        1 when nothing could be indexed or a model or store failed, 2 for a wrong command line or path, 130 when
+        interrupted.
     """
     args, indexer = None, None
-    try:
-        args = build_parser().parse_args(argv)
-        quiet_libraries()
-        quiet_converters()
-        warn_unknown_variables("indexing")
-        from indexing.run import Indexer
 
-        if args.remove:
+    def interrupted() -> str:
+        return f"indexing: interrupted; {_after_interrupt(args, indexer)}"
+
+    try:
+        with interrupts_outside_imports(interrupted):
+            args = build_parser().parse_args(argv)
+            quiet_libraries()
+            quiet_converters()
+            warn_unknown_variables("indexing")
+            from indexing.run import Indexer
+
             indexer = Indexer(args.pipeline) if args.pipeline else Indexer()
-            removed = indexer.remove(args.paths)
-            print(removal_line(removed))
-            return 0
-        indexer = Indexer(args.pipeline) if args.pipeline else Indexer()
-        summary = indexer.run(args.paths, recreate=args.recreate, progress=args.progress)
+            if args.remove:
+                print(removal_line(indexer.remove(args.paths)))
+                return 0
+            summary = indexer.run(args.paths, recreate=args.recreate, progress=args.progress)
     except DocqaError as error:
         print(f"indexing: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print(f"indexing: interrupted; {_after_interrupt(args, indexer)}", file=sys.stderr)
-        return 130
+        print(interrupted(), file=sys.stderr)
+        return INTERRUPTED
     except BrokenPipeError:
         return output_closed()
     try:
@@ -111,3 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return output_closed()
     return summary.exit_code
+
+
+def command() -> None:
+    """The indexing program (``python -m indexing`` and the installed ``docqa-index``)."""
+    exit_with(main())
