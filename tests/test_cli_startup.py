@@ -10,20 +10,14 @@ import pytest
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "transformers", "haystack", "sentence_transformers", "elasticsearch")
-# Runs ``python -m MODULE ARGS`` in this process, then prints, as the last line of standard output, the heavy
-# modules it loaded, and exits with the command's status.
+# Runs ``python -m MODULE ARGS`` in this process and prints, as the last line of standard output, the heavy modules
+# it loaded: from an atexit function, which runs however the command ends (SystemExit, or docqa.interrupts.exit_with).
 RUN_AND_LIST = f"""
-import json, runpy, sys
+import atexit, json, runpy, sys
 module, *args = sys.argv[1:]
 sys.argv = [module, *args]
-try:
-    runpy.run_module(module, run_name="__main__", alter_sys=True)
-    status = 0
-except SystemExit as exit:
-    status = exit.code
-sys.stdout.flush()
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})))
-sys.exit(status)
+atexit.register(lambda: print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r}))))
+runpy.run_module(module, run_name="__main__", alter_sys=True)
 """
 
 

@@ -98,3 +98,26 @@ def test_exit_with_interrupted_ends_by_sigint_after_flushing_output(tmp_path):
 def test_exit_with_other_statuses_is_a_plain_exit(tmp_path, status):
     result = run_script(tmp_path, f"from docqa.interrupts import exit_with\nexit_with({status})\n")
     assert result.returncode == status
+
+
+def test_exit_with_waits_for_threads_runs_atexit_functions_and_flushes_before_leaving(tmp_path):
+    result = run_script(
+        tmp_path,
+        """
+        import atexit, sys, threading, time
+        from docqa.interrupts import exit_with
+
+        def late():
+            time.sleep(0.3)
+            print("thread done", flush=False)
+
+        atexit.register(lambda: print("atexit ran", flush=False))
+        threading.Thread(target=late).start()
+        print("answer", flush=False)
+        sys.stderr.write("warning\\n")
+        exit_with(3)
+        """,
+    )
+    assert result.returncode == 3
+    assert result.stdout == "answer\nthread done\natexit ran\n"
+    assert result.stderr == "warning\n"
