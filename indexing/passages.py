@@ -41,11 +41,12 @@ def file_sha256(path: str | Path) -> str:
 @component
 class PassageMetadata:
     """
-    Gives the passages from ``DocumentSplitter`` docqa's metadata and deterministic ids.
+    Gives the passages from the splitter (:class:`indexing.passage_splitter.PassageSplitter`, or Haystack's
+    ``DocumentSplitter``) docqa's metadata and deterministic ids.
 
     Offsets: ``char_start``/``char_end`` index the file's converted and cleaned text, the text the splitter split
-    (``DocumentSplitter``'s ``split_idx_start``), so ``text[char_start:char_end] == content``. ``page_number``
-    (from the splitter's form-feed count, 1-based) is kept only for paged formats. Other metadata from the
+    (the splitter's ``split_idx_start``), so ``text[char_start:char_end] == content``. ``page_number`` (the
+    splitter's, 1-based) is kept only for paged formats. Other metadata from the
     converters (e.g. DOCX properties) is dropped.
     """
 

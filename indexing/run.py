@@ -34,6 +34,8 @@ class IndexSummary:
     files_removed: int = 0
     seconds: float = 0.0
     not_recreated: bool = False
+    #: Files indexed in part, with what was left out (a PDF's pages without text).
+    partial: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -51,6 +53,8 @@ class IndexSummary:
         text += f"{len(self.skipped)} skipped"
         if self.skipped:
             text += ": " + _skipped_list(self.skipped)
+        if self.partial:
+            text += "; indexed in part: " + _skipped_list(self.partial)
         if self.not_recreated:
             text += "; nothing could be indexed, so the index was left as it was (not recreated)"
         return f"{text}; {self.seconds:.1f} s"
@@ -76,6 +80,23 @@ def _skipped_list(skipped: dict[str, str]) -> str:
         more = f" and {len(paths) - _NAMED_PER_REASON} more" if len(paths) > _NAMED_PER_REASON else ""
         groups.append(f"{reason} ({len(paths)}): {named}{more}")
     return "; ".join(groups)
+
+
+def pages_without_text(path: Path, passages: list[Document]) -> list[int]:
+    """The pages of the PDF at ``path`` that gave none of ``passages`` (blank, or scanned without a text layer)."""
+    from pypdf import PdfReader
+
+    try:
+        count = len(PdfReader(path).pages)
+    except Exception:
+        return []
+    with_text = {int(p.meta.get("page_number", 0)) for p in passages}
+    return [page for page in range(1, count + 1) if page not in with_text]
+
+
+def _no_text_on(pages: list[int]) -> str:
+    listed = ", ".join(map(str, pages[:5])) + (f" and {len(pages) - 5} more" if len(pages) > 5 else "")
+    return f"no text on page{'s' * (len(pages) > 1)} {listed}, blank or scanned: OCR the file to index them"
 
 
 def _counted(number: int, noun: str) -> str:
@@ -308,6 +329,9 @@ class Indexer:
                 self._skip(path, failed[str(path)], existing, summary)
             elif passages.get(str(path)):
                 summary.files_indexed += 1
+                blank = pages_without_text(path, passages[str(path)]) if path.suffix.lower() == ".pdf" else []
+                if blank:
+                    summary.partial[str(path)] = _no_text_on(blank)
             else:
                 self._skip(path, NO_PDF_TEXT if path.suffix.lower() == ".pdf" else NO_TEXT, existing, summary)
 

@@ -1,19 +1,25 @@
 """
-Passage splitting for the reader: the ``splitting_function`` of Haystack's ``DocumentSplitter`` in the YAML.
+Passage splitting for the reader: where passages start and end in a file's cleaned text, and on which page.
 
 Why these sizes: the reader reads 384-token windows of which up to 64 go to the question (plus 3 special tokens),
-leaving about 317 tokens for the passage. English prose takes about 1.3 word pieces per word, so a passage of at
-most :data:`MAX_WORDS` = 150 words (about 200 tokens) fits one reader window, fits all-MiniLM-L6-v2's 256 word
-pieces, and is still long enough for retrieval to find it by its subject. Measured on docs/sample: passages of
-38-146 words are 46-182 MiniLM tokens. Number-heavy text can reach about 2.3 tokens per word; the reader then
-reads such a passage in two windows (``doc_stride``). Passages end on sentence (or line) boundaries and the next
-passage repeats whole last sentences up to :data:`OVERLAP_WORDS` words, so an answer near a boundary is whole in
-at least one passage. NLTK (Haystack's ``split_by="sentence"``) is not a dependency, so sentences are found with
-a small rule: a ``.``, ``!`` or ``?`` (and closing quotes or brackets) followed by white space, or a line break.
+leaving about 317 tokens for the passage, and all-MiniLM-L6-v2 embeds at most 256 word pieces. A passage holds at
+most :data:`MAX_WORDS` = 150 words, where a word is a run of letters and digits or one punctuation mark: the pieces
+a BERT-style tokenizer makes at the least. Counted so, a table row such as ``2024-05-25,INV-1052,"85,824.00",paid``
+is 17 words, not the 1 word it has between spaces, and a passage of table rows stays near the embedder's limit
+instead of running to thousands of word pieces of which it embeds the first 256. English prose has about 12% of
+punctuation marks and 1.3 word pieces per letters-and-digits word, so a passage is about 170-200 word pieces.
 
-Passages never cross a page break (form feed), so a passage's ``page_number`` is the page of all its text.
-Every passage is an exact substring of the text given, so ``DocumentSplitter`` finds its start offset
-(``split_idx_start``) and its page (form feeds before it) in that text.
+Passages end on sentence (or line) boundaries and the next passage repeats whole last sentences up to
+:data:`OVERLAP_WORDS` words, so an answer near a boundary is whole in at least one passage. A sentence longer than a
+passage (a transcript, a text pasted without punctuation) is cut between words, and its pieces overlap by up to
+:data:`OVERLAP_WORDS` words too. NLTK (Haystack's ``split_by="sentence"``) is not a dependency, so sentences are
+found with a small rule: a ``.``, ``!`` or ``?`` (and closing quotes or brackets) followed by white space, or a
+line break.
+
+Passages never cross a page break (form feed), so a passage's page is the page of all its text. The spans are
+computed here, with their pages, rather than found again by searching for each passage's text, as Haystack's
+``DocumentSplitter`` does: that search matched a later copy of repeated text (merged invoices from one template
+were cited on the wrong page, with offsets past the end of the text) and took minutes for a text of a few MB.
 """
 
 import re
@@ -22,71 +28,91 @@ MAX_WORDS = 150
 OVERLAP_WORDS = 30
 
 _UNIT_END = re.compile(r"""[.!?]+["'”’)\]]*\s+|\n+""")
-_WORD = re.compile(r"\S+\s*")
+_SPACED_WORD = re.compile(r"\S+\s*")
+_COUNTED = re.compile(r"\w+|[^\w\s]")
 
 
-def _units(text: str, max_words: int) -> list[str]:
-    """Cut ``text`` into sentences or lines that concatenate back to ``text``; long ones into word runs."""
-    units: list[str] = []
-    start = 0
-    for match in _UNIT_END.finditer(text):
-        units.append(text[start : match.end()])
-        start = match.end()
-    if start < len(text):
-        units.append(text[start:])
-    result: list[str] = []
-    for unit in units:
-        words = _WORD.findall(unit)
-        if len(words) <= max_words:
-            result.append(unit)
-            continue
-        head = unit[: len(unit) - len(unit.lstrip())]
-        chunks = ["".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
-        chunks[0] = head + chunks[0]
-        result.extend(chunks)
-    return result
+def word_count(text: str) -> int:
+    """The words of ``text`` as passages count them: runs of letters and digits, and punctuation marks."""
+    return len(_COUNTED.findall(text))
 
 
-def _word_count(unit: str) -> int:
-    return len(unit.split())
+def _units(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int, int]]:
+    """
+    Sentences or lines of ``text[start:end]`` as ``(start, end, words)``, covering it; a sentence longer than
+    ``max_words`` is given as its words, each with its trailing white space.
+    """
+    bounds = [match.end() for match in _UNIT_END.finditer(text, start, end)]
+    if not bounds or bounds[-1] < end:
+        bounds.append(end)
+    units: list[tuple[int, int, int]] = []
+    previous = start
+    for bound in bounds:
+        count = word_count(text[previous:bound])
+        if count <= max_words:
+            units.append((previous, bound, count))
+        else:
+            units.extend(
+                (match.start(), match.end(), word_count(match.group()))
+                for match in _SPACED_WORD.finditer(text, previous, bound)
+            )
+        previous = bound
+    return units
+
+
+def _pack(units: list[tuple[int, int, int]], max_words: int, overlap_words: int) -> list[tuple[int, int]]:
+    """Group consecutive units into runs of at most ``max_words`` words; each run after the first starts with whole
+    units of the one before, up to ``overlap_words`` words. :returns: ``(first, last)`` unit indices of each run."""
+    runs: list[tuple[int, int]] = []
+    first = 0
+    while first < len(units):
+        last, words = first, units[first][2]
+        while last + 1 < len(units) and words + units[last + 1][2] <= max_words:
+            last += 1
+            words += units[last][2]
+        runs.append((first, last))
+        if last + 1 >= len(units):
+            break
+        next_first, carried = last + 1, 0
+        while next_first - 1 > first and carried + units[next_first - 1][2] <= overlap_words:
+            next_first -= 1
+            carried += units[next_first][2]
+        first = next_first
+    return runs
+
+
+def passage_spans(
+    text: str, max_words: int = MAX_WORDS, overlap_words: int = OVERLAP_WORDS
+) -> list[tuple[int, int, int]]:
+    """
+    Where the passages of ``text`` are: sentences grouped page by page into passages of at most ``max_words``
+    words, with overlap.
+
+    :param text: the cleaned text of one file; form feeds separate its pages.
+    :param max_words: the most words in one passage (see the module docstring for what a word is).
+    :param overlap_words: at most this many words of whole trailing sentences are repeated in the next passage.
+    :returns: ``(start, end, page)`` of each passage in order: ``text[start:end]`` has no leading or trailing white
+        space and no form feed; ``page`` is 1 + the number of form feeds before ``start``.
+    """
+    spans: list[tuple[int, int, int]] = []
+    page_start = 0
+    for page, page_end in enumerate([*(m.start() for m in re.finditer("\f", text)), len(text)], start=1):
+        units = _units(text, page_start, page_end, max_words)
+        for first, last in _pack(units, max_words, overlap_words):
+            start, end = units[first][0], units[last][1]
+            passage = text[start:end]
+            stripped = passage.strip()
+            if stripped:
+                start += len(passage) - len(passage.lstrip())
+                spans.append((start, start + len(stripped), page))
+        page_start = page_end + 1
+    return spans
 
 
 def split_into_passages(text: str, max_words: int = MAX_WORDS, overlap_words: int = OVERLAP_WORDS) -> list[str]:
     """
-    Group the sentences of each page of ``text`` into passages of at most ``max_words`` words with overlap.
-
-    :param text: the cleaned text of one file.
-    :param max_words: the most words in one passage (a longer single sentence is cut between words).
-    :param overlap_words: at most this many words of whole trailing sentences are repeated in the next passage.
-    :returns: the passages, each an exact substring of ``text`` without leading or trailing white space and
-        without a form feed.
+    The passages of ``text`` (:func:`passage_spans`) as strings: a ``splitting_function`` for Haystack's
+    ``DocumentSplitter`` (``split_by: function``) in pipelines written before :class:`indexing.passage_splitter.
+    PassageSplitter`.
     """
-    passages: list[str] = []
-    for page in text.split("\f"):
-        passages.extend(_group(page, max_words, overlap_words))
-    return passages
-
-
-def _group(text: str, max_words: int, overlap_words: int) -> list[str]:
-    units = _units(text, max_words)
-    counts = [_word_count(unit) for unit in units]
-    passages: list[str] = []
-    first = 0
-    while first < len(units):
-        last = first
-        words = counts[first]
-        while last + 1 < len(units) and words + counts[last + 1] <= max_words:
-            last += 1
-            words += counts[last]
-        passage = "".join(units[first : last + 1]).strip()
-        if passage:
-            passages.append(passage)
-        if last + 1 >= len(units):
-            break
-        next_first = last + 1
-        carried = 0
-        while next_first - 1 > first and carried + counts[next_first - 1] <= overlap_words:
-            next_first -= 1
-            carried += counts[next_first]
-        first = next_first
-    return passages
+    return [text[start:end] for start, end, _ in passage_spans(text, max_words, overlap_words)]

@@ -20,9 +20,10 @@ from docqa.errors import EmbeddingModelMismatchError
 from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.stores import check_embedding_model
 from indexing.files import text_encoding, unreadable_reason
+from indexing.passage_splitter import PassageSplitter
 from indexing.passages import PassageMetadata, passage_id
 from indexing.run import PROGRESS_BYTES, Indexer
-from indexing.splitting import MAX_WORDS, OVERLAP_WORDS, split_into_passages
+from indexing.splitting import MAX_WORDS, OVERLAP_WORDS, passage_spans, split_into_passages, word_count
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = INDEXING_PIPELINE
@@ -96,7 +97,7 @@ def test_passages_are_substrings_within_the_word_limit_and_cover_the_text():
     assert len(passages) >= 3
     position = 0
     for passage in passages:
-        assert len(passage.split()) <= MAX_WORDS
+        assert word_count(passage) <= MAX_WORDS
         assert passage == passage.strip() and "\f" not in passage
         found = text.find(passage, max(0, position - 400))
         assert found >= 0
@@ -114,19 +115,89 @@ def test_passages_end_on_sentence_boundaries_and_overlap():
         last_sentence = first.rsplit(". ", 1)[-1]
         overlap = first[first.index(second.split(". ")[0]) :]
         assert last_sentence in second, "the next passage repeats the last sentences"
-        assert second.startswith(overlap) and 0 < len(overlap.split()) <= OVERLAP_WORDS
+        assert second.startswith(overlap) and 0 < word_count(overlap) <= OVERLAP_WORDS
 
 
 @pytest.mark.unit
-def test_a_sentence_longer_than_a_passage_is_cut_between_words():
+def test_punctuation_marks_count_as_words_so_table_rows_make_passages_the_embedder_reads_whole():
+    assert word_count('2024-05-25,INV-1052,Tromsø Kafé,"85,824.00",paid') == 22
+    assert word_count("Hello, world.") == 4
+    rows = "\n".join(f'2024-05-{i % 28 + 1:02},INV-{1000 + i},Customer {i},"{i},824.00",paid' for i in range(120))
+    passages = split_into_passages("Date,Invoice,Customer,Amount,Status\n" + rows)
+    assert all(word_count(passage) <= MAX_WORDS for passage in passages)
+    assert len(passages) >= 120 * 20 // MAX_WORDS
+    assert all(f"INV-{1000 + i}," in " ".join(passages) for i in range(120))
+
+
+@pytest.mark.unit
+def test_a_sentence_longer_than_a_passage_is_cut_between_words_into_overlapping_pieces():
     long_sentence = " ".join(f"word{i}" for i in range(400)) + "."
     passages = split_into_passages(long_sentence)
-    assert [len(p.split()) for p in passages] == [150, 150, 100]
-    assert " ".join(passages) == long_sentence
+    assert [p.split()[0] for p in passages] == ["word0", "word120", "word240", "word360"]
+    assert [p.split()[-1] for p in passages] == ["word149", "word269", "word389", "word399."]
+    for first, second in itertools.pairwise(passages):
+        assert first.endswith(" ".join(second.split()[:30]))
 
 
 @pytest.mark.unit
-def test_document_splitter_from_the_yaml_gives_start_offsets_and_page_numbers():
+def test_a_fact_across_the_cut_of_an_unpunctuated_transcript_is_whole_in_one_passage():
+    fact = "and we agreed that the new budget is four hundred thousand kroner for the year"
+    transcript = " ".join(["so then we talked about it"] * 24 + [fact] + ["right okay"] * 40)
+    assert word_count(transcript.split(fact)[0]) == 144
+    assert any(fact in passage for passage in split_into_passages(transcript))
+
+
+@pytest.mark.unit
+def test_repeated_text_gets_its_own_pages_and_offsets_where_documentsplitter_finds_a_later_copy():
+    from haystack.components.preprocessors import DocumentSplitter
+
+    text = "\f".join([_sentences(20)] * 3)
+    document = Document(content=text)
+    passages = PassageSplitter().run(documents=[document])["documents"]
+    assert [p.meta["page_number"] for p in passages] == [1, 1, 2, 2, 3, 3]
+    for passage in passages:
+        start = passage.meta["split_idx_start"]
+        assert text[start : start + len(passage.content)] == passage.content
+        assert passage.meta["source_id"] == document.id
+    assert [p.meta["split_id"] for p in passages] == list(range(6))
+
+    haystack = DocumentSplitter(split_by="function", splitting_function=split_into_passages)
+    found_again = haystack.run(documents=[document])["documents"]
+    assert [d.content for d in found_again] == [p.content for p in passages]
+    assert [d.meta["page_number"] for d in found_again] != [1, 1, 2, 2, 3, 3]
+
+
+@pytest.mark.unit
+def test_passage_spans_match_the_passages_and_skip_blank_pages():
+    text = "\f \n\f" + _sentences(40) + "\f\fLast page."
+    spans = passage_spans(text)
+    assert [text[start:end] for start, end, _ in spans] == split_into_passages(text)
+    assert {page for _, _, page in spans[:-1]} == {3} and spans[-1][2] == 5
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("max_words", "overlap_words"), [(0, 0), (True, 0), ("150", 30), (150, 150), (150, -1), (150, 2.5)]
+)
+def test_passage_splitter_refuses_sizes_that_cannot_work(max_words, overlap_words):
+    with pytest.raises(ValueError, match=r"max_words|overlap_words"):
+        PassageSplitter(max_words=max_words, overlap_words=overlap_words)
+
+
+@pytest.mark.unit
+def test_passage_splitter_round_trip_keeps_its_parameters():
+    splitter = PassageSplitter(max_words=90, overlap_words=0)
+    again = PassageSplitter.from_dict(yaml.safe_load(yaml.safe_dump(splitter.to_dict())))
+    assert (again.max_words, again.overlap_words) == (90, 0)
+    assert again.to_dict() == splitter.to_dict()
+    text = _sentences(30)
+    assert [d.content for d in again.run(documents=[Document(content=text)])["documents"]] == split_into_passages(
+        text, 90, 0
+    )
+
+
+@pytest.mark.unit
+def test_the_yaml_splitter_gives_start_offsets_and_page_numbers():
     splitter = load_pipeline(PIPELINE).get_component("splitter")
     text = _sentences(100) + "\f" + "Page two starts here. " + _sentences(20, start=100)
     splits = splitter.run(documents=[Document(content=text)])["documents"]
@@ -212,8 +283,11 @@ def test_yaml_round_trip_keeps_every_component_and_parameter():
         assert {k: loaded["init_parameters"][k] for k in spec["init_parameters"]} == spec["init_parameters"]
     assert isinstance(pipeline.get_component("writer"), StoreWriter)
     assert StoreWriter.from_dict(StoreWriter(replace_files=False).to_dict()).replace_files is False
-    splitter = pipeline.to_dict()["components"]["splitter"]["init_parameters"]
-    assert splitter["splitting_function"] == "indexing.splitting.split_into_passages"
+    assert isinstance(pipeline.get_component("splitter"), PassageSplitter)
+    assert pipeline.to_dict()["components"]["splitter"]["init_parameters"] == {
+        "max_words": MAX_WORDS,
+        "overlap_words": OVERLAP_WORDS,
+    }
 
 
 @pytest.mark.unit
@@ -233,6 +307,18 @@ def test_store_writer_replaces_the_passages_of_each_file_it_is_given(env):
 
 
 # ------------------------------------------------------------------------------------------------ real indexing
+
+
+@pytest.mark.slow
+def test_a_pdf_with_pages_without_text_is_indexed_and_the_summary_names_those_pages(env, tmp_path):
+    pdf = samples.write_text_pdf(
+        tmp_path / "signed.pdf", [["The lease ends on 31 May."], [], ["Keys are returned to the caretaker."], []]
+    )
+    whole = samples.write_text_pdf(tmp_path / "whole.pdf", PDF_PAGES)
+    summary = Indexer(PIPELINE).run([pdf, whole])
+    assert summary.files_indexed == 2 and not summary.skipped
+    assert summary.partial == {str(pdf): "no text on pages 2, 4, blank or scanned: OCR the file to index them"}
+    assert f"indexed in part: {pdf} (no text on pages 2, 4, blank or scanned" in summary.line()
 
 
 @pytest.mark.slow
