@@ -1,0 +1,97 @@
+"""PDF files to documents: Haystack's ``PyPDFToDocument`` plus the values filled into the PDF's form fields.
+
+pypdf's text extraction reads what a page's content stream draws; the values typed into an interactive form (a leave
+application, an order form) live in the form fields' widgets instead, so ``PyPDFToDocument`` gives "Employee name:"
+without the name. This converter appends, after each page's text, one ``field: value`` line per filled field shown
+on that page (its tooltip name where it has one), and leaves out values the page's text already holds (a flattened
+or printed form) and unticked boxes.
+"""
+
+from typing import Any
+
+from haystack import component, logging
+from haystack.components.converters.pypdf import LinkFormat, PyPDFToDocument
+
+logger = logging.getLogger(__name__)
+
+_UNTICKED = ("/Off", "Off", "")
+
+
+@component
+class PDFConverter(PyPDFToDocument):
+    """
+    Converts PDF files to Documents, one form feed between pages, with each page's filled form fields after its text.
+
+    Takes ``PyPDFToDocument``'s parameters (``store_full_path``, ``extraction_mode``, ...).
+    """
+
+    def _default_convert(self, reader: Any) -> str:
+        texts = []
+        for page_number, page in enumerate(reader.pages, start=1):
+            text = page.extract_text(
+                orientations=self.plain_mode_orientations,
+                extraction_mode=self.extraction_mode.value,
+                space_width=self.plain_mode_space_width,
+                layout_mode_space_vertically=self.layout_mode_space_vertically,
+                layout_mode_scale_weight=self.layout_mode_scale_weight,
+                layout_mode_strip_rotated=self.layout_mode_strip_rotated,
+                layout_mode_font_height_weight=self.layout_mode_font_height_weight,
+            )
+            fields = [f"{name}: {value}" for name, value in form_fields(page, page_number) if value not in text]
+            if fields:
+                text = text.rstrip() + "\n" + "\n".join(fields)
+            if self.link_format != LinkFormat.NONE:
+                links = self._extract_links(page, page_number)
+                if links:
+                    text += "\n\n" + "\n".join(links)
+            texts.append(text)
+        return "\f".join(texts)
+
+
+def form_fields(page: Any, page_number: int = 0) -> list[tuple[str, str]]:
+    """
+    ``(name, value)`` of each filled form field whose widget is on ``page`` (a pypdf page), in widget order.
+
+    The name is the field's tooltip (``/TU``) or else its name (``/T``), looked up the field's parents too; a list
+    of chosen values is joined with ", "; a ticked box or chosen radio button gives its export value ("Yes").
+    """
+    fields: list[tuple[str, str]] = []
+    try:
+        annotations = page.get("/Annots") or []
+        for reference in annotations:
+            try:
+                widget = reference.get_object()
+                if widget.get("/Subtype") != "/Widget":
+                    continue
+                value, name = _inherited(widget, "/V"), _inherited(widget, "/TU") or _inherited(widget, "/T")
+                field = (str(name or "").strip(), _value_text(value))
+                if all(field) and field not in fields:
+                    fields.append(field)
+            except Exception:
+                logger.debug("Skipping a malformed form field on page {page}", page=page_number)
+    except Exception:
+        logger.debug("Could not read the form fields of page {page}", page=page_number)
+    return fields
+
+
+def _inherited(widget: Any, key: str) -> Any:
+    """``key`` of the widget or of the nearest of its parent fields that has it."""
+    node, depth = widget, 0
+    while node is not None and depth < 32:
+        if key in node:
+            return node[key]
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+        depth += 1
+    return None
+
+
+def _value_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(filter(None, (_value_text(item) for item in value)))
+    text = str(value.get_object() if hasattr(value, "get_object") else value).strip()
+    if text in _UNTICKED:
+        return ""
+    return text[1:] if text.startswith("/") else text

@@ -1,0 +1,114 @@
+"""The PDF converter: Haystack's text plus the values filled into form fields, page by page."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+from haystack.components.converters.pypdf import PyPDFToDocument
+from pypdf import PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+
+from indexing.pdf_converter import PDFConverter, form_fields
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("make_sample_documents", ROOT / "scripts/make_sample_documents.py")
+samples = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(samples)
+
+
+def _value(value):
+    if isinstance(value, list):
+        return ArrayObject(TextStringObject(v) for v in value)
+    return NameObject(value) if value.startswith("/") else TextStringObject(value)
+
+
+def widget(name: str | None = None, value: str | list | None = None, **more) -> DictionaryObject:
+    fields = {
+        NameObject("/Type"): NameObject("/Annot"),
+        NameObject("/Subtype"): NameObject("/Widget"),
+        NameObject("/Rect"): ArrayObject([FloatObject(300), FloatObject(700), FloatObject(500), FloatObject(720)]),
+    }
+    if name is not None:
+        fields[NameObject("/T")] = TextStringObject(name)
+    if value is not None:
+        fields[NameObject("/V")] = _value(value)
+    for key, item in more.items():
+        fields[NameObject(f"/{key}")] = item if not isinstance(item, str) else TextStringObject(item)
+    return DictionaryObject(fields)
+
+
+def form_pdf(tmp_path: Path, pages: list[list[str]], widgets: dict[int, list[DictionaryObject]]) -> Path:
+    plain = samples.write_text_pdf(tmp_path / "plain.pdf", pages)
+    writer = PdfWriter(clone_from=str(plain))
+    for page_index, annotations in widgets.items():
+        page = writer.pages[page_index]
+        page[NameObject("/Annots")] = ArrayObject(writer._add_object(a) for a in annotations)
+    path = tmp_path / "form.pdf"
+    with open(path, "wb") as handle:
+        writer.write(handle)
+    return path
+
+
+def convert(path: Path) -> str:
+    return PDFConverter().run(sources=[path])["documents"][0].content
+
+
+def test_filled_fields_follow_their_page_text_by_tooltip_or_name(tmp_path):
+    path = form_pdf(
+        tmp_path,
+        [["Leave application form", "Employee name:"], ["Approval", "Approved by:"]],
+        {0: [widget("employee", "Tuva Lindqvist", TU="Employee name")], 1: [widget("approver", "Nils Aas")]},
+    )
+    first, second = convert(path).split("\f")
+    assert first.endswith("Employee name:\nEmployee name: Tuva Lindqvist")
+    assert second.endswith("Approved by:\napprover: Nils Aas")
+
+
+def test_boxes_lists_parents_and_values_already_on_the_page(tmp_path):
+    parent = DictionaryObject(
+        {NameObject("/T"): TextStringObject("site"), NameObject("/V"): TextStringObject("Harbour depot")}
+    )
+    kid = widget()
+    kid[NameObject("/Parent")] = parent
+    path = form_pdf(
+        tmp_path,
+        [["Order form", "Printed value: 42 crates"]],
+        {
+            0: [
+                widget("member", "/Yes"),
+                widget("newsletter", "/Off"),
+                widget("quantity", "42 crates"),
+                widget("colours", ["red", "blue"]),
+                widget("empty", ""),
+                kid,
+            ]
+        },
+    )
+    lines = convert(path).split("\n")
+    assert lines[-3:] == ["member: Yes", "colours: red, blue", "site: Harbour depot"]
+    assert not any(line.startswith(("newsletter", "quantity", "empty")) for line in lines)
+
+
+def test_without_forms_the_text_is_haystacks(tmp_path):
+    path = samples.write_text_pdf(tmp_path / "report.pdf", [["First page text."], [], ["Third page text."]])
+    assert convert(path) == PyPDFToDocument().run(sources=[path])["documents"][0].content
+    assert convert(path).count("\f") == 2
+
+
+def test_malformed_annotations_keep_the_page_text(tmp_path):
+    path = form_pdf(
+        tmp_path, [["Only text here."]], {0: [DictionaryObject({NameObject("/Subtype"): NameObject("/X")})]}
+    )
+    assert convert(path).strip() == "Only text here."
+    assert form_fields({"/Annots": [object()]}) == []
+
+
+def test_round_trip_keeps_every_parameter():
+    converter = PDFConverter(store_full_path=True, extraction_mode="layout", plain_mode_space_width=150.0)
+    data = yaml.safe_load(yaml.safe_dump(converter.to_dict()))
+    assert data["type"] == "indexing.pdf_converter.PDFConverter"
+    again = PDFConverter.from_dict(yaml.safe_load(yaml.safe_dump(converter.to_dict())))
+    assert yaml.safe_load(yaml.safe_dump(again.to_dict())) == data
+    assert again.store_full_path is True and again.plain_mode_space_width == 150.0
