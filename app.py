@@ -135,6 +135,12 @@ def index_files(files: list) -> None:
     done = f"Indexed {counted(summary.files_indexed, 'file')} ({counted(summary.passages_written, 'passage')}), "
     done += f"{summary.files_unchanged} unchanged."
     (st.success if summary.files_indexed or summary.files_unchanged else st.warning)(done)
+    for name in summary.replaced:
+        st.info(
+            f"{name} replaced the earlier file of that name and its passages. If it is another document, rename one."
+        )
+    for path, note in summary.partial.items():
+        st.info(f"{Path(path).name} was indexed in part: {note}")
     for path, reason in summary.skipped.items():
         st.warning(f"Skipped {Path(path).name}: {reason}")
 

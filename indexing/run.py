@@ -36,6 +36,8 @@ class IndexSummary:
     not_recreated: bool = False
     #: Files indexed in part, with what was left out (a PDF's pages without text).
     partial: dict[str, str] = field(default_factory=dict)
+    #: Names of uploads (web page) that replaced an earlier upload of the same name with other content.
+    replaced: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:

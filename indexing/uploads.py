@@ -68,6 +68,8 @@ def index_uploads(files: Iterable[tuple[str, bytes]], folder: str | Path, indexe
 
     :raises docqa.errors.DocqaError: when none is of a supported type, or a model or the store fails.
     """
+    files = list(files)
+    replaced = replaced_uploads(files, folder)
     paths, refused = save_uploads(files, folder)
     try:
         summary = indexer.run(paths, progress=False)
@@ -79,7 +81,24 @@ def index_uploads(files: Iterable[tuple[str, bytes]], folder: str | Path, indexe
         if path in paths:
             path.unlink(missing_ok=True)
     summary.skipped.update(refused)
+    kept = {path.name for path in paths if str(path) not in summary.skipped}
+    summary.replaced = [name for name in replaced if name in kept]
     return summary
+
+
+def replaced_uploads(files: Iterable[tuple[str, bytes]], folder: str | Path) -> list[str]:
+    """The names under which ``files`` would replace an earlier upload with other content (perhaps another document
+    of the same name: the page says so)."""
+    folder = Path(folder).expanduser().resolve()
+    replaced = []
+    for name, content in files:
+        path = folder / upload_file_name(name)
+        try:
+            if path.is_file() and (path.stat().st_size != len(content) or path.read_bytes() != content):
+                replaced.append(path.name)
+        except OSError:
+            continue
+    return list(dict.fromkeys(replaced))
 
 
 def remove_documents(paths: Iterable[str], folder: str | Path, indexer: Indexer) -> dict[str, int]:

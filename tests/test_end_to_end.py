@@ -559,6 +559,15 @@ def test_page_indexes_uploads_then_answers_questions_and_question_files(fresh_pa
     assert table["no_answer"][0] or table["source"][0] == str(uploads / "farrow point.txt")
     assert page.get("download_button")
 
+    page.file_uploader(key="documents").set_value([("farrow point.txt", lighthouse + b"\n", "text/plain")])
+    page.run()
+    page.button(key="index").click()
+    page.run()
+    assert [box.value for box in page.sidebar.info] == [
+        "farrow point.txt replaced the earlier file of that name and its passages. If it is another document, "
+        "rename one."
+    ]
+
     uploaded = str(uploads / "farrow point.txt")
     page.multiselect(key="remove_choice").select(uploaded)
     page.button(key="remove").click()

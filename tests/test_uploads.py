@@ -68,7 +68,7 @@ def test_index_uploads_indexes_good_files_skips_bad_ones_and_replaces_changed_on
     folder = embedded / "uploads"
     indexer = Indexer()
     summary = index_uploads([("ferry.txt", TEXT), ("empty.txt", b""), ("photo.png", b"\x89PNG")], folder, indexer)
-    assert summary.files_indexed == 1
+    assert summary.files_indexed == 1 and summary.replaced == []
     assert summary.skipped == {
         str(folder / "empty.txt"): "empty file",
         str(folder / "photo.png"): "unsupported file type '.png'",
@@ -76,9 +76,11 @@ def test_index_uploads_indexes_good_files_skips_bad_ones_and_replaces_changed_on
     assert os.listdir(folder) == ["ferry.txt"], "files that could not be indexed are not kept"
     assert count_passages() == summary.passages_written >= 1
     again = index_uploads([("ferry.txt", TEXT)], folder, indexer)
-    assert again.files_unchanged == 1 and again.files_indexed == 0
-    changed = index_uploads([("ferry.txt", TEXT.replace(b"hour", b"half hour"))], folder, indexer)
-    assert changed.files_indexed == 1
+    assert again.files_unchanged == 1 and again.files_indexed == 0 and again.replaced == []
+    changed = index_uploads([("C:\\Other\\ferry.txt", TEXT.replace(b"hour", b"half hour"))], folder, indexer)
+    assert changed.files_indexed == 1 and changed.replaced == ["ferry.txt"], (
+        "the page says an earlier file was replaced"
+    )
     passages = indexer.store.filter_documents()
     assert passages and all("half hour" in passage.content for passage in passages if "every" in passage.content)
     assert count_passages() == len(passages)
