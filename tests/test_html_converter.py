@@ -86,3 +86,20 @@ def test_pages_with_a_byte_order_mark_are_read_even_with_stray_bytes(tmp_path):
     stray = b"\xef\xbb\xbf" + page.encode().replace(b"lunch", b"lunch \x92")
     assert _texts(HTMLConverter(), stray) == [f"{MUSEUM}\nThe café serves lunch \ufffd."]
     assert _texts(HTMLConverter(), page.encode("utf-16") + b"\x00") != [], "a broken UTF-16 page goes to trafilatura"
+
+
+def test_the_yaml_converter_keeps_the_heading_and_leaves_reader_comments_out():
+    from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
+
+    page = (
+        "<html><head><title>Opening hours</title></head><body><div id='cookie-banner'>We use cookies. Accept all."
+        "</div><div class='content'><h1>Opening hours</h1><p>The recycling station at Haugen is open Monday to "
+        "Thursday from 07:00 to 19:00.</p><p>Garden waste is free of charge.</p></div><div class='comments'>"
+        "<h3>Comments</h3><p>Great service! - Knut</p></div></body></html>"
+    )
+    converter = load_pipeline(INDEXING_PIPELINE).get_component("html_converter")
+    assert _texts(converter, page.encode()) == [
+        "Opening hours\nThe recycling station at Haugen is open Monday to Thursday from 07:00 to 19:00.\n"
+        "Garden waste is free of charge."
+    ]
+    assert _texts(HTMLConverter(), page.encode())[0].count("Great service! - Knut") == 2, "trafilatura's default"
