@@ -59,6 +59,44 @@ def _decode_mostly_utf8(data: bytes, errors: str = "strict") -> tuple[str, int]:
 
 codecs.register(_mostly_utf8_codec)
 
+#: The end of the codec names :func:`text_encoding` gives text with stray NUL bytes: the codec named before it, with
+#: the NUL bytes dropped first (``utf-8-without-nul``; the converters decode by the name in the source's metadata).
+WITHOUT_NUL = "-without-nul"
+
+
+def _without_nul_codec(name: str) -> codecs.CodecInfo | None:
+    name = name.replace("_", "-")
+    if not name.endswith(WITHOUT_NUL):
+        return None
+    try:
+        base = codecs.lookup(name.removesuffix(WITHOUT_NUL))
+    except LookupError:
+        return None
+
+    def decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+        text, _ = base.decode(bytes(data).replace(b"\x00", b""), errors)
+        return text, len(data)
+
+    return codecs.CodecInfo(name=name, encode=base.encode, decode=decode)
+
+
+codecs.register(_without_nul_codec)
+
+#: Stray NUL bytes: a few, or at most one in this many bytes in a longer file (NULs that pad the end of the file not
+#: counted).
+_FEW_NULS = 4
+_BYTES_PER_STRAY_NUL = 100
+#: Text, not binary data: at most one control character (but white space, ESC and a DOS end-of-file mark) in this
+#: many characters. Binary formats are full of them; text, even text with stray NUL bytes, has next to none.
+_CHARS_PER_CONTROL = 1000
+_CONTROL_BYTES = bytes([*range(0x01, 0x09), *range(0x0E, 0x1A), *range(0x1C, 0x20), 0x7F])
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x19\x1c-\x1f\x7f-\x9f]")
+#: UTF-16 without a byte-order mark: at least this share of the code units in the first bytes have a zero byte on
+#: one side (the high byte of ASCII letters, digits, spaces and line breaks) ...
+_UTF16_ZERO_SHARE = 0.1
+#: ... and at least this many times as many as have one on the other side (U+0100, U+4E00 and such).
+_UTF16_ZERO_RATIO = 3
+
 
 @dataclass
 class Discovery:
@@ -148,13 +186,37 @@ def text_encoding(data: bytes) -> str | None:
     first and Windows-1252 (older Western European files) first of all: the detector alone takes Spanish for Central
     European and Polish for Western European.
 
-    :returns: a codec name, or None for binary data (NUL bytes) or bytes that no encoding reads as text.
+    Bytes with NUL bytes are not binary data when they are one of:
+
+    - UTF-16 without a byte-order mark (``utf-16-le`` or ``utf-16-be``), as some Windows tools and exports write it:
+      a zero byte on the same side of most code units (the high byte of ASCII text), and valid UTF-16 that reads as
+      text (few control characters).
+    - Text with a few stray NUL bytes (up to 4, or 1 in 100 bytes, not counting NULs that pad the end of the
+      file, as a crash or a preallocated log leaves them) and few control bytes: it is read with its NUL bytes
+      removed (the encoding of the rest followed by :data:`WITHOUT_NUL`, e.g. ``utf-8-without-nul``). A NUL carries
+      no text and most editors show it as nothing or a small mark, so the user sees a text file and expects it
+      indexed; skipping it would leave them hunting for an invisible byte, and removing NULs loses nothing. More NULs
+      in otherwise text-like bytes are not guessed at: :func:`unreadable_reason` says what is wrong and what to do.
+
+    :returns: a codec name, or None for binary data (NUL bytes and control bytes) or bytes that no encoding reads
+        as text.
     """
     for mark, encoding in _BYTE_ORDER_MARKS:
         if data.startswith(mark):
             return MOSTLY_UTF8 if encoding == "utf-8-sig" and not _decodes(data, encoding) else encoding
-    if b"\x00" in data[:_SNIFF_BYTES]:
-        return None
+    if b"\x00" in data:
+        wide = _utf16_without_bom(data)
+        if wide is not None:
+            return wide if _decodes_to_text(data, wide) else None
+        if not _stray_nuls(data):
+            return None
+        encoding = _nul_free_text_encoding(data.replace(b"\x00", b""))
+        return None if encoding is None else encoding + WITHOUT_NUL
+    return _nul_free_text_encoding(data)
+
+
+def _nul_free_text_encoding(data: bytes) -> str | None:
+    """:func:`text_encoding` of bytes without a byte-order mark or NUL bytes."""
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -180,6 +242,78 @@ def text_encoding(data: bytes) -> str | None:
         return _symbols_inside_words(data.decode(encoding)), preference, candidates.index(encoding)
 
     return min(candidates, key=rank)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """
+    ``utf-16-le`` or ``utf-16-be`` when the NUL bytes of ``data`` fall as in UTF-16 text without a byte-order mark:
+    in most code units on the same side (ASCII ``A`` is ``41 00`` in little-endian, ``00 41`` in big-endian), and
+    rarely on the other. Only where the NULs fall: :func:`_decodes_to_text` says whether it is UTF-16 text.
+    """
+    sample = data[: _SNIFF_BYTES & ~1]
+    units = len(sample) // 2
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros >= _UTF16_ZERO_SHARE * units and zeros >= _UTF16_ZERO_RATIO * others:
+            return encoding
+    return None
+
+
+def _decodes_to_text(data: bytes, encoding: str) -> bool:
+    """Whether ``data`` is valid in ``encoding`` and its text, as far as sniffed, has few control characters."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return _few_control_chars(text[:_SNIFF_BYTES])
+
+
+def _few_control_chars(sample: str) -> bool:
+    return len(_CONTROL_CHARS.findall(sample)) * _CHARS_PER_CONTROL <= len(sample)
+
+
+def _stray_nuls(data: bytes) -> bool:
+    """
+    Whether the NUL bytes in ``data`` are a few strays in text: up to :data:`_FEW_NULS`, or one in
+    :data:`_BYTES_PER_STRAY_NUL` of the sniffed bytes (NULs that pad the end of the file not counted), and few
+    control bytes besides.
+    """
+    sample = data.rstrip(b"\x00")[:_SNIFF_BYTES]
+    return bool(sample) and _few_nuls(sample) and _few_control_bytes(sample)
+
+
+def _few_nuls(sample: bytes) -> bool:
+    return sample.count(0) <= max(_FEW_NULS, len(sample) // _BYTES_PER_STRAY_NUL)
+
+
+def _few_control_bytes(sample: bytes) -> bool:
+    """
+    Whether at most one in :data:`_CHARS_PER_CONTROL` bytes is a control byte (NUL not counted; a DOS end-of-file
+    mark only at the end).
+    """
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES)) + sample[:-1].count(0x1A)
+    return controls * _CHARS_PER_CONTROL <= len(sample)
+
+
+def _nul_reason(data: bytes) -> str:
+    """Why bytes with NUL bytes that :func:`text_encoding` does not read are skipped, and what to do."""
+    sample = data.rstrip(b"\x00")[:_SNIFF_BYTES]
+    if not sample:
+        return "no text (only NUL bytes)"
+    wide = _utf16_without_bom(data)
+    if wide is not None and _few_control_chars(data.decode(wide, errors="replace")[:_SNIFF_BYTES]):
+        return (
+            f"not valid {wide.upper()} text (its NUL bytes fall as in UTF-16 without a byte-order mark, but it is "
+            "cut short or has broken characters); save it as UTF-8"
+        )
+    if not _few_control_bytes(sample):
+        return "binary file, not text (contains NUL bytes)"
+    if not _few_nuls(sample):
+        return (
+            f"text with too many NUL bytes to drop them unseen ({sample.count(0)} in its first {len(sample)} bytes); "
+            "if it is text, save it as UTF-8 (or UTF-16 with a byte-order mark)"
+        )
+    return "not text in UTF-8 or any encoding recognised (besides a few NUL bytes); save it as UTF-8"
 
 
 def _reads_as_western(data: bytes) -> bool:
@@ -240,13 +374,17 @@ def file_text_encoding(path: Path) -> str | None:
 def _text_reason(path: Path) -> str | None:
     data = path.read_bytes()
     if path.suffix.lower() not in DECODED_EXTENSIONS:
-        # UTF-16 and UTF-32 text holds NUL bytes
+        # UTF-16 and UTF-32 text holds NUL bytes; the HTML converter decodes what text_encoding reads (UTF-16 without
+        # a byte-order mark, text with stray NULs), and trafilatura reads a page with stray NULs that declares its
+        # charset
         wide = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE))
-        return "binary file, not text (contains NUL bytes)" if b"\x00" in data[:_SNIFF_BYTES] and not wide else None
+        if b"\x00" in data[:_SNIFF_BYTES] and not wide and text_encoding(data) is None:
+            return _nul_reason(data)
+        return None
     encoding = text_encoding(data)
     if encoding is None:
-        if b"\x00" in data[:_SNIFF_BYTES]:
-            return "binary file, not text (contains NUL bytes)"
+        if b"\x00" in data:
+            return _nul_reason(data)
         return "not text in UTF-8 or any encoding recognised; save it as UTF-8"
     try:
         text = data.decode(encoding)
