@@ -47,7 +47,7 @@ def removal_line(removed: dict[str, int]) -> str:
 def quiet_converters() -> None:
     """Leave docqa's converters' warnings (``No text could be extracted from ...``) to the summary, which names each
     file skipped and why."""
-    logging.getLogger("indexing.html_converter").setLevel(logging.ERROR)
+    logging.getLogger("indexing.conversion").setLevel(logging.ERROR)
 
 
 def build_parser() -> argparse.ArgumentParser:

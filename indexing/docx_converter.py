@@ -22,7 +22,6 @@ This converter walks the XML itself. The text of one file is, one line per parag
 """
 
 import io
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,8 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from haystack import Document, component, default_from_dict, default_to_dict, logging
-from haystack.components.converters.utils import get_bytestream_from_source, normalize_metadata
 from haystack.dataclasses import ByteStream
+
+from indexing.conversion import convert_sources
 
 if TYPE_CHECKING:
     from docx.document import Document as WordDocument
@@ -110,31 +110,10 @@ class DOCXConverter:
         """
         import docx
 
-        documents = []
-        for source, metadata in zip(sources, normalize_metadata(meta, sources_count=len(sources)), strict=True):
-            try:
-                stream = get_bytestream_from_source(source)
-            except Exception as error:
-                logger.warning("Could not read {source}: {error}", source=source, error=error)
-                continue
-            try:
-                word = docx.Document(io.BytesIO(stream.data))
-            except Exception as error:
-                logger.warning("Could not open {source} as a DOCX file: {error}", source=source, error=error)
-                continue
-            try:
-                text = docx_text(word)
-            except Exception as error:
-                logger.warning("Could not extract text from {source}: {error}", source=source, error=error)
-                continue
-            if not text:
-                logger.warning("No text could be extracted from {source}.", source=source)
-                continue
-            merged = {**stream.meta, **metadata}
-            if not self.store_full_path and merged.get("file_path"):
-                merged["file_path"] = os.path.basename(merged["file_path"])
-            documents.append(Document(content=text, meta=merged))
-        return {"documents": documents}
+        def text_of(stream: ByteStream) -> tuple[str, dict[str, Any]]:
+            return docx_text(docx.Document(io.BytesIO(stream.data))), {}
+
+        return {"documents": convert_sources(sources, meta, self.store_full_path, text_of)}
 
 
 def docx_text(document: "WordDocument") -> str:

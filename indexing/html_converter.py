@@ -6,18 +6,15 @@ none (Latin-1 ``château`` comes out as ``ch‚teau``). This converter decodes s
 decoded (``indexing.files.text_encoding``) and reads a fragment as the body of a page.
 """
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-from haystack import Document, component, default_from_dict, default_to_dict, logging
-from haystack.components.converters.utils import get_bytestream_from_source, normalize_metadata
+from haystack import Document, component, default_from_dict, default_to_dict
 from haystack.dataclasses import ByteStream
 
+from indexing.conversion import convert_sources
 from indexing.files import text_encoding
-
-logger = logging.getLogger(__name__)
 
 _SNIFF_BYTES = 4096
 _DECLARED_CHARSET = re.compile(rb"<meta[^>]+charset|<\?xml[^>]+encoding", re.IGNORECASE)
@@ -57,29 +54,12 @@ class HTMLConverter:
         :param meta: metadata for all documents, or one dict per source.
         :returns: ``documents``, one per file with text.
         """
-        documents = []
-        for source, metadata in zip(sources, normalize_metadata(meta, sources_count=len(sources)), strict=True):
-            try:
-                stream = get_bytestream_from_source(source)
-            except Exception as error:
-                logger.warning("Could not read {source}: {error}", source=source, error=error)
-                continue
+
+        def text_of(stream: ByteStream) -> tuple[str | None, dict[str, Any]]:
             html, encoding = self._decode(stream.data)
-            try:
-                text = self._extract(html)
-            except Exception as error:
-                logger.warning("Could not extract text from {source}: {error}", source=source, error=error)
-                continue
-            if not text:
-                logger.warning("No text could be extracted from {source}.", source=source)
-                continue
-            merged = {**stream.meta, **metadata}
-            if encoding:
-                merged["encoding"] = encoding
-            if not self.store_full_path and merged.get("file_path"):
-                merged["file_path"] = os.path.basename(merged["file_path"])
-            documents.append(Document(content=text, meta=merged))
-        return {"documents": documents}
+            return self._extract(html), {"encoding": encoding} if encoding else {}
+
+        return {"documents": convert_sources(sources, meta, self.store_full_path, text_of)}
 
     @staticmethod
     def _decode(data: bytes) -> tuple[str | bytes, str | None]:

@@ -232,12 +232,17 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_is_indexed(tmp_path):
     (folder / "pier.md").write_text("# The pier\n\nThe north pier is 240 metres long.", encoding="utf-8")
     (folder / "scripts.html").write_text("<html><body><script>var x = 1;</script></body></html>", encoding="utf-8")
     expected["scripts.html"] = "no text could be extracted"
+    import docx
+
+    docx.Document().save(folder / "blank.docx")
+    expected["blank.docx"] = "no text could be extracted"
     result = _run_cli(str(folder), "--pipeline", str(PIPELINE), **_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert "No text could be extracted" not in result.stderr, "the converter's warning repeats the summary"
+    assert "No text could be extracted" not in result.stderr, "the converters' warnings repeat the summary"
+    assert result.stderr == "", result.stderr
     summary = _one_line(result.stdout)
-    assert summary.startswith("indexed 2 files (2 passages written), 0 unchanged, 5 skipped: ")
+    assert summary.startswith("indexed 2 files (2 passages written), 0 unchanged, 6 skipped: ")
     for name, words in expected.items():
         assert f"{folder.resolve() / name} ({words}" in summary, name
 
