@@ -3,10 +3,11 @@
 pypdf's text extraction reads what a page's content stream draws; the values typed into an interactive form (a leave
 application, an order form) live in the form fields' widgets instead, so ``PyPDFToDocument`` gives "Employee name:"
 without the name. This converter appends, after each page's text, one ``field: value`` line per filled field shown
-on that page (its tooltip name where it has one), and leaves out values the page's text already holds (a flattened
+on that page (its tooltip name where it has one), and leaves out values the page's text already shows (a flattened
 or printed form) and unticked boxes.
 """
 
+import re
 from typing import Any
 
 from haystack import component, logging
@@ -15,6 +16,8 @@ from haystack.components.converters.pypdf import LinkFormat, PyPDFToDocument
 logger = logging.getLogger(__name__)
 
 _UNTICKED = ("/Off", "Off", "")
+#: Values shorter than this are written even where the page's text seems to show them (see :func:`shown`).
+SHOWN_MIN_CHARS = 4
 
 
 @component
@@ -37,7 +40,7 @@ class PDFConverter(PyPDFToDocument):
                 layout_mode_strip_rotated=self.layout_mode_strip_rotated,
                 layout_mode_font_height_weight=self.layout_mode_font_height_weight,
             )
-            fields = [f"{name}: {value}" for name, value in form_fields(page, page_number) if value not in text]
+            fields = [f"{name}: {value}" for name, value in form_fields(page, page_number) if not shown(value, text)]
             if fields:
                 text = text.rstrip() + "\n" + "\n".join(fields)
             if self.link_format != LinkFormat.NONE:
@@ -46,6 +49,15 @@ class PDFConverter(PyPDFToDocument):
                     text += "\n\n" + "\n".join(links)
             texts.append(text)
         return "\f".join(texts)
+
+
+def shown(value: str, text: str) -> bool:
+    """Whether the page's ``text`` already shows ``value`` (a flattened or printed form): a value of at least
+    :data:`SHOWN_MIN_CHARS` characters found there as a whole (a short one, ``5`` or ``No``, is found by chance in
+    ``2025`` or ``Yes/No``, so it is always written)."""
+    if len(value) < SHOWN_MIN_CHARS:
+        return False
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text) is not None
 
 
 def form_fields(page: Any, page_number: int = 0) -> list[tuple[str, str]]:

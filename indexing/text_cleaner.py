@@ -10,11 +10,11 @@ configuration cannot make three changes that real documents need:
   full-width letters are still normalized.
 - PDF words hyphenated at a line end (``commis-`` / ``sioned``) stay split, so neither keyword search nor an answer
   span has the word. They are joined.
-- A PDF's running headers and footers (``Annual Report 2023 - Internal``, ``Page 3 of 4``) are part of every page's
-  passages, and a page without text becomes a passage of nothing else. They are removed (one that is the same on every
-  page is kept once, on its first page). Haystack's ``remove_repeated_substrings`` finds only text that is identical
-  on every page (not ``Page 3 of 4``) and removes substrings wherever they occur, not lines at the top or bottom of a
-  page.
+- A PDF's page numbers (``Page 3 of 4``, ``- 3 -``) at the top or bottom of each page are part of every page's
+  passages. Those lines are removed; other running headers and footers are kept, as the same line on every page may
+  be content (a table's header row repeated on each page, a form printed in several copies, a title), and a number
+  counting up from page to page may be an invoice number or a date. Haystack's ``remove_repeated_substrings`` finds
+  only text that is identical on every page and removes substrings wherever they occur.
 """
 
 import math
@@ -61,7 +61,7 @@ class TextCleaner:
     2. White space (:meth:`_collapse_white_space`): line breaks and form feeds (page breaks) kept, every other run of
        white space made one space, spaces at line starts and ends and empty lines dropped.
     3. Running headers and footers removed (:meth:`_remove_running_lines`), for the extensions in
-       ``remove_headers_and_footers_in``.
+       ``remove_page_numbers_in``.
     4. Words hyphenated at a line end joined (:meth:`_join_hyphenated`), for the extensions in
        ``join_hyphenated_lines_in``.
 
@@ -75,7 +75,7 @@ class TextCleaner:
     :param join_hyphenated_lines_in: file extensions (of ``meta["file_path"]``, any case) whose words hyphenated at a
         line end are joined; ``[".pdf"]`` when None. Only for files whose line breaks come from a page layout: see
         :meth:`_join_hyphenated`.
-    :param remove_headers_and_footers_in: file extensions whose running headers and footers are removed;
+    :param remove_page_numbers_in: file extensions whose running headers and footers are removed;
         ``[".pdf"]`` when None. Only for files with pages: see :meth:`_remove_running_lines`.
     :param keep_id: keep each document's id instead of computing a new one from the cleaned content.
     """
@@ -85,7 +85,7 @@ class TextCleaner:
         keep_super_and_subscripts: bool = True,
         keep_fractions: bool = True,
         join_hyphenated_lines_in: list[str] | None = None,
-        remove_headers_and_footers_in: list[str] | None = None,
+        remove_page_numbers_in: list[str] | None = None,
         keep_id: bool = False,
     ) -> None:
         self.keep_super_and_subscripts = keep_super_and_subscripts
@@ -93,9 +93,7 @@ class TextCleaner:
         self.join_hyphenated_lines_in = (
             list(join_hyphenated_lines_in) if join_hyphenated_lines_in is not None else [".pdf"]
         )
-        self.remove_headers_and_footers_in = (
-            list(remove_headers_and_footers_in) if remove_headers_and_footers_in is not None else [".pdf"]
-        )
+        self.remove_page_numbers_in = list(remove_page_numbers_in) if remove_page_numbers_in is not None else [".pdf"]
         self.keep_id = keep_id
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,7 +103,7 @@ class TextCleaner:
             keep_super_and_subscripts=self.keep_super_and_subscripts,
             keep_fractions=self.keep_fractions,
             join_hyphenated_lines_in=self.join_hyphenated_lines_in,
-            remove_headers_and_footers_in=self.remove_headers_and_footers_in,
+            remove_page_numbers_in=self.remove_page_numbers_in,
             keep_id=self.keep_id,
         )
 
@@ -160,7 +158,7 @@ class TextCleaner:
         )
         text = self._collapse_white_space(self._normalize(text, tags))
         suffix = Path(file_path).suffix.lower() if file_path else None
-        if suffix and suffix in {extension.lower() for extension in self.remove_headers_and_footers_in}:
+        if suffix and suffix in {extension.lower() for extension in self.remove_page_numbers_in}:
             text = self._remove_running_lines(text)
         if suffix and suffix in {extension.lower() for extension in self.join_hyphenated_lines_in}:
             text = self._join_hyphenated(text)
@@ -244,10 +242,12 @@ class TextCleaner:
           balance at the top of each page is content. Lines whose numbers do not fit are kept.
         - Lines that differ only in their numbers on the same page are content there, such as the items of a numbered
           list (``Rule 1: ...``, ``Rule 2: ...``), and do not count as a header or footer on that page.
-        - A running header or footer is removed from every page where it is a header (footer), except that one
-          the same on every page is kept on its first page, so its text (a document's title, a contract's
-          reference) is indexed once; a line with the page number in it is noise on every page. Where it occurs
-          elsewhere on a page it is kept. A page's only line is never removed.
+        - Only page-number lines go (:func:`is_page_number_line`: ``3``, ``- 3 -``, ``Page 3 of 12``, ``Side 3 av
+          12``): a line that is the same on every page, or holds other words, may be content (a table's header row
+          repeated on each page, a form printed in several copies, a title), and an invoice number or a date that
+          counts up from page to page looks like a page number but for its words.
+        - A running line is removed from every page where it is a header (footer); where it occurs elsewhere on a
+          page it is kept. A page's only line is never removed.
         """
         pages = [page.split("\n") if page else [] for page in text.split("\f")]
         with_text = [number for number, lines in enumerate(pages) if lines]
@@ -267,15 +267,61 @@ class TextCleaner:
                 if len({number for number, _ in found}) < needed:
                     continue
                 running = _with_page_numbers(found, pages)
-                if len({number for number, _ in running}) >= needed:
-                    static = len({pages[number][index] for number, index in running}) == 1
-                    dropped.update(running[1:] if static else running)
+                counting = len({pages[number][index] for number, index in running}) > 1
+                if (
+                    len({number for number, _ in running}) >= needed
+                    and counting
+                    and all(is_page_number_line(pages[number][index]) for number, index in running)
+                ):
+                    dropped.update(running)
         cleaned = []
         for number, lines in enumerate(pages):
             if len(lines) > 1:
                 lines = [line for index, line in enumerate(lines) if (number, index) not in dropped]
             cleaned.append("\n".join(lines))
         return "\f".join(cleaned)
+
+
+#: Words that may stand beside the numbers of a page-number line (``Page 3 of 12``, ``Seite 3 von 12``, ``p. 3``).
+PAGE_NUMBER_WORDS = frozenset(
+    [
+        "page",
+        "pages",
+        "p",
+        "pg",
+        "pp",
+        "of",
+        "side",
+        "sida",
+        "sidan",
+        "av",
+        "seite",
+        "von",
+        "s",
+        "página",
+        "pagina",
+        "de",
+        "di",
+        "sivu",
+        "strona",
+        "z",
+        "blz",
+        "van",
+    ]
+)
+_PAGE_NUMBER_PUNCTUATION = re.compile(r"[\s\-\u2013\u2014|/.:,()\[\]]*")
+
+
+def is_page_number_line(line: str) -> bool:
+    """Whether ``line`` holds a page number and nothing else: one or two numbers (``3 of 12``; a date has three),
+    :data:`PAGE_NUMBER_WORDS` (at most 3 words), dashes, bars, slashes and brackets."""
+    if not 1 <= len(_DIGITS.findall(line)) <= 2:
+        return False
+    words = re.findall(r"[^\W\d_]+", line.lower())
+    if len(words) > 3 or not set(words) <= PAGE_NUMBER_WORDS:
+        return False
+    rest = re.sub(r"[^\W\d_]+|\d+", "", line)
+    return _PAGE_NUMBER_PUNCTUATION.fullmatch(rest) is not None
 
 
 def _line_key(line: str) -> tuple[str, ...]:

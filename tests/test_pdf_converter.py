@@ -112,3 +112,21 @@ def test_round_trip_keeps_every_parameter():
     again = PDFConverter.from_dict(yaml.safe_load(yaml.safe_dump(converter.to_dict())))
     assert yaml.safe_load(yaml.safe_dump(again.to_dict())) == data
     assert again.store_full_path is True and again.plain_mode_space_width == 150.0
+
+
+def test_short_values_are_written_even_where_the_page_seems_to_show_them(tmp_path):
+    path = form_pdf(
+        tmp_path,
+        [["Year 2025", "Children: Yes/No", "Route TR-15", "Driver: Ola Berg"]],
+        {
+            0: [
+                widget("children_count", "5"),
+                widget("children", "No"),
+                widget("route", "TR"),
+                widget("driver", "Ola Berg"),
+            ]
+        },
+    )
+    lines = convert(path).split("\n")
+    assert lines[-3:] == ["children_count: 5", "children: No", "route: TR"]
+    assert not any(line.startswith("driver:") for line in lines), "a long value the page shows is not repeated"
