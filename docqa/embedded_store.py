@@ -38,7 +38,7 @@ from haystack import Document, default_from_dict, default_to_dict, logging
 from haystack.dataclasses import ByteStream, SparseEmbedding
 from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.in_memory.document_store import (
-    _DEFAULT_BM25_TOKENIZATION_REGEX,
+    _CJK_CHAR_CLASS,
     BM25_SCALING_FACTOR,
     DOT_PRODUCT_SCALING_FACTOR,
     BM25DocumentStats,
@@ -57,6 +57,13 @@ SNAPSHOT_NAME = "snapshot.bin"
 _NOT_A_DIRECTORY = (
     "a file is in the way{where} (the path must be a directory, or not exist yet). Set DOCQA_STORE_PATH to a directory"
 )
+#: Superscript and subscript digits, signs and letters: ``¹²³`` and U+2070-U+209F.
+_SCRIPT_MARK_CLASS = r"\u00b2\u00b3\u00b9\u2070-\u209f"
+#: Haystack's BM25 tokens, with superscripts and subscripts between words rather than in them: a footnote mark
+#: (``Revenue¹``) or an exponent (``m³``) no longer hides the word from a keyword query (``revenue``, ``m``).
+#: Subscript digits are read as digits first (:meth:`EmbeddedDocumentStore._tokenize_bm25`): ``CO₂`` is ``co2``.
+BM25_TOKENIZATION_REGEX = rf"[^\W{_CJK_CHAR_CLASS}{_SCRIPT_MARK_CLASS}]+|[{_CJK_CHAR_CLASS}]"
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _DISK_FULL_HINT = " The passages written before are kept: free some space and run the command again to index the rest."
 LOCK_NAME = ".lock"
 _SNAPSHOT_MAGIC = b"DQASNAP1"
@@ -240,7 +247,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         embedding_similarity_function: Literal["dot_product", "cosine"] = "cosine",
         bm25_algorithm: Literal["BM25Okapi", "BM25L", "BM25Plus"] = "BM25L",
         bm25_parameters: dict | None = None,
-        bm25_tokenization_regex: str = _DEFAULT_BM25_TOKENIZATION_REGEX,
+        bm25_tokenization_regex: str = BM25_TOKENIZATION_REGEX,
         return_embedding: bool = True,
         *,
         strict_datetime_comparison: bool = False,
@@ -252,7 +259,7 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         :param embedding_similarity_function: ``"cosine"`` or ``"dot_product"``.
         :param bm25_algorithm: ``"BM25Okapi"``, ``"BM25L"`` or ``"BM25Plus"``.
         :param bm25_parameters: BM25 parameters such as ``{"k1": 1.5, "b": 0.75}``.
-        :param bm25_tokenization_regex: regular expression that splits text into BM25 tokens.
+        :param bm25_tokenization_regex: regular expression whose matches are the BM25 tokens of lower-cased text.
         :param return_embedding: whether ``filter_documents`` returns embeddings (retrieval decides per call).
         :param strict_datetime_comparison: see ``InMemoryDocumentStore``.
         """
@@ -385,6 +392,10 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         with _gc_paused():
             for doc in self._local_storage.values():
                 self._bm25_add(doc)
+
+    def _tokenize_bm25(self, text: str) -> list[str]:
+        """BM25 tokens of ``text`` as Haystack's store makes them, with subscript digits read as digits."""
+        return super()._tokenize_bm25(text.translate(_SUBSCRIPT_DIGITS))
 
     def _bm25_add(self, doc: Document) -> None:
         if doc.content is None:

@@ -357,6 +357,24 @@ def test_bm25_retrieval_after_reload_matches_haystack(tmp_path):
     assert reloaded.bm25_retrieval("nothing-matches-this", top_k=5) == []
 
 
+def test_keyword_queries_find_words_with_superscripts_and_subscripts(tmp_path):
+    store = EmbeddedDocumentStore(path=str(tmp_path))
+    store.write_documents(
+        [
+            Document(id="report", content="Revenue¹ grew by 12 % to NOK 4.1 billion."),
+            Document(id="climate", content="CO₂ emissions fell to 10⁶ tonnes; the tank holds 25 m³."),
+            Document(id="other", content="The canteen opens at eight."),
+        ]
+    )
+    assert [doc.id for doc in store.bm25_retrieval("revenue growth", top_k=1)] == ["report"]
+    assert [doc.id for doc in store.bm25_retrieval("CO2 emissions", top_k=1)] == ["climate"]
+    assert [doc.id for doc in store.bm25_retrieval("CO₂", top_k=1)] == ["climate"]
+    assert [doc.id for doc in store.bm25_retrieval("tonnes", top_k=1)] == ["climate"]
+    assert store._tokenize_bm25("Revenue¹ 10⁶ m³ H₂O") == ["revenue", "10", "m", "h2o"]
+    haystack = InMemoryDocumentStore()
+    assert haystack._tokenize_bm25("Revenue¹ CO₂") == ["revenue¹", "co₂"]
+
+
 def bm25_corpus(seed: int) -> list[Document]:
     """Passages of uneven lengths with repeated terms, accents, an empty passage and one without content."""
     rng = np.random.default_rng(seed)
