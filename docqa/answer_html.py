@@ -6,7 +6,7 @@ into LaTeX, emphasis or a heading, as it would through Markdown.
 
 import html
 
-from docqa.ask import Answer, one_line
+from docqa.ask import Answer, one_line, page_citation
 
 
 def passage_html(context: str, start: int, end: int) -> str:
@@ -22,8 +22,7 @@ def passage_html(context: str, start: int, end: int) -> str:
 
 def answer_html(answer: Answer) -> str:
     """One answer: its text and score, its source (file and page), and its passage with the answer marked."""
-    page = f", page {answer.page}" if answer.page is not None else ""
-    source = html.escape(f"{answer.source or 'unknown source'}{page}")
+    source = html.escape(f"{answer.source or 'unknown source'}{page_citation(answer.page, answer.page_label)}")
     return (
         f"<p><b>{html.escape(one_line(answer.text))}</b> — score {answer.score:.2f}</p>"
         f'<p style="opacity: 0.7; font-size: 0.875em">{source}</p>'

@@ -37,6 +37,7 @@ class Answer:
     start: int
     end: int
     context: str
+    page_label: str | None = None
 
 
 @dataclass
@@ -46,6 +47,7 @@ class RetrievedPassage:
     source: str | None
     score: float | None
     page: int | None = None
+    page_label: str | None = None
 
 
 @dataclass
@@ -61,6 +63,13 @@ class AskResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object ``docqa ask --json`` prints."""
         return asdict(self)
+
+
+def page_citation(page: int | None, label: str | None = None) -> str:
+    """``", page 4"``, or ``", page ii (PDF page 4)"`` where the page prints its own number; empty without a page."""
+    if page is None:
+        return ""
+    return f", page {label} (PDF page {page})" if label else f", page {page}"
 
 
 def _source(document: Document | None) -> str | None:
@@ -95,7 +104,10 @@ def result_from_answers(
         no_answer=no_answer,
         no_answer_score=no_answer_entry.score if no_answer_entry is not None else None,
         answers=spans,
-        documents=[RetrievedPassage(_source(d), d.score, d.meta.get("page_number")) for d in documents],
+        documents=[
+            RetrievedPassage(_source(d), d.score, d.meta.get("page_number"), d.meta.get("page_label"))
+            for d in documents
+        ],
     )
 
 
@@ -123,6 +135,7 @@ def _answer(span: ExtractedAnswer) -> Answer | None:
         start=start,
         end=end,
         context=context,
+        page_label=span.document.meta.get("page_label"),  # type: ignore[union-attr]
     )
 
 

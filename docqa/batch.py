@@ -34,7 +34,18 @@ _LINE_BREAKS = re.compile(r"\s*[\r\n]\s*")
 #: Bounds of the default number of questions per reader call (:func:`default_chunk_size`).
 MIN_CHUNK, MAX_CHUNK = 8, 64
 
-OUTPUT_FIELDS = ["id", "question", "answer", "score", "no_answer", "no_answer_score", "source", "page", "error"]
+OUTPUT_FIELDS = [
+    "id",
+    "question",
+    "answer",
+    "score",
+    "no_answer",
+    "no_answer_score",
+    "source",
+    "page",
+    "page_label",
+    "error",
+]
 
 
 @dataclass
@@ -360,6 +371,7 @@ def output_record(row: QuestionRow, result: AskResult | None, error: str) -> dic
             no_answer_score=round(result.no_answer_score, 4) if result.no_answer_score is not None else None,
             source=best.source if best else None,
             page=best.page if best else None,
+            page_label=best.page_label if best else None,
         )
     return record
 

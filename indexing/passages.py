@@ -11,6 +11,7 @@ PASSAGE_META_FIELDS = (
     "file_path",
     "file_name",
     "page_number",
+    "page_label",
     "char_start",
     "char_end",
     "file_sha256",
@@ -38,6 +39,14 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def printed_label(labels: Any, page: int) -> str | None:
+    """The label printed on ``page`` (1-based) from a converter's ``page_labels``, where it is not ``page`` itself."""
+    if not isinstance(labels, list) or not 1 <= page <= len(labels):
+        return None
+    label = str(labels[page - 1]).strip()
+    return label if label and label != str(page) else None
+
+
 @component
 class PassageMetadata:
     """
@@ -46,7 +55,8 @@ class PassageMetadata:
 
     Offsets: ``char_start``/``char_end`` index the file's converted and cleaned text, the text the splitter split
     (the splitter's ``split_idx_start``), so ``text[char_start:char_end] == content``. ``page_number`` (the
-    splitter's, 1-based) is kept only for paged formats. Other metadata from the
+    splitter's, 1-based) is kept only for paged formats, with ``page_label``, the number printed on that page, where
+    the converter found one that differs from it (a PDF's ``page_labels``). Other metadata from the
     converters (e.g. DOCX properties) is dropped.
     """
 
@@ -90,7 +100,9 @@ class PassageMetadata:
             "split_id": split_id,
         }
         if paged:
-            meta["page_number"] = int(doc.meta.get("page_number", 1))
+            meta["page_number"] = page = int(doc.meta.get("page_number", 1))
+            if label := printed_label(doc.meta.get("page_labels"), page):
+                meta["page_label"] = label
         if doc.meta.get("encoding"):
             meta["encoding"] = doc.meta["encoding"]
         return Document(id=passage_id(path, start, content), content=content, meta=meta)

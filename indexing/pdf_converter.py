@@ -5,13 +5,19 @@ application, an order form) live in the form fields' widgets instead, so ``PyPDF
 without the name. This converter appends, after each page's text, one ``field: value`` line per filled field shown
 on that page (its tooltip name where it has one), and leaves out values the page's text already shows (a flattened
 or printed form) and unticked boxes.
+
+A PDF that numbers its pages in print otherwise than by position (front matter in roman numerals, a chapter
+starting at 1) gets ``page_labels`` in its meta: the printed label of every page, for citations.
 """
 
 import re
+from pathlib import Path
 from typing import Any
 
-from haystack import component, logging
+from haystack import Document, component, logging
 from haystack.components.converters.pypdf import LinkFormat, PyPDFToDocument
+from haystack.components.converters.utils import normalize_metadata
+from haystack.dataclasses import ByteStream
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +34,29 @@ class PDFConverter(PyPDFToDocument):
     Takes ``PyPDFToDocument``'s parameters (``store_full_path``, ``extraction_mode``, ...).
     """
 
+    @component.output_types(documents=list[Document])
+    def run(
+        self, sources: list[str | Path | ByteStream], meta: dict[str, Any] | list[dict[str, Any]] | None = None
+    ) -> dict[str, list[Document]]:
+        """
+        Convert PDF files as ``PyPDFToDocument`` does, adding ``page_labels`` where the PDF has its own.
+
+        :param sources: file paths or ByteStreams.
+        :param meta: metadata for all documents, or one dict per source.
+        :returns: ``documents``, one per PDF that could be read.
+        """
+        documents = []
+        for source, metadata in zip(sources, normalize_metadata(meta, sources_count=len(sources)), strict=True):
+            self._page_labels = None
+            converted = PyPDFToDocument.run(self, sources=[source], meta=[metadata])["documents"]
+            for document in converted:
+                if self._page_labels:
+                    document.meta["page_labels"] = self._page_labels
+            documents.extend(converted)
+        return {"documents": documents}
+
     def _default_convert(self, reader: Any) -> str:
+        self._page_labels = printed_page_labels(reader)
         texts = []
         for page_number, page in enumerate(reader.pages, start=1):
             text = page.extract_text(
@@ -49,6 +77,21 @@ class PDFConverter(PyPDFToDocument):
                     text += "\n\n" + "\n".join(links)
             texts.append(text)
         return "\f".join(texts)
+
+
+def printed_page_labels(reader: Any) -> list[str] | None:
+    """The label printed on each page (``i``, ``ii``, ``1``, ...) where the PDF defines labels that are not simply
+    the pages' positions; None otherwise or when they cannot be read."""
+    try:
+        if "/PageLabels" not in reader.trailer["/Root"]:
+            return None
+        labels = [str(label) for label in reader.page_labels]
+    except Exception:
+        logger.debug("Could not read the page labels")
+        return None
+    if len(labels) != len(reader.pages) or labels == [str(number) for number in range(1, len(labels) + 1)]:
+        return None
+    return labels
 
 
 def shown(value: str, text: str) -> bool:

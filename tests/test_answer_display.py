@@ -4,9 +4,11 @@ import html
 from html.parser import HTMLParser
 
 import pytest
+from haystack import Document
+from haystack.dataclasses import ExtractedAnswer
 
 from docqa.answer_html import answer_html, passage_html
-from docqa.ask import Answer, AskResult, one_line
+from docqa.ask import Answer, AskResult, one_line, page_citation, result_from_answers
 from docqa.commands.ask import NO_ANSWER_TEXT, format_result, highlight
 
 pytestmark = pytest.mark.unit
@@ -75,6 +77,28 @@ def test_answer_html_without_page_or_source():
     answer = _answer("it", "it is", 0, source=None, page=None)
     text = "".join(_parse(answer_html(answer)).text)
     assert "unknown source" in text and "page" not in text
+
+
+def test_a_page_with_its_own_printed_number_is_cited_by_both():
+    passage = Document(
+        content="The pension fund's manager is Solveig Bakke.",
+        meta={"file_path": "/docs/report.pdf", "page_number": 4, "page_label": "ii"},
+    )
+    start = passage.content.index("Solveig")
+    span = ExtractedAnswer(
+        query="Who manages the fund?",
+        score=0.8,
+        data="Solveig Bakke",
+        document=passage,
+        document_offset=ExtractedAnswer.Span(start, start + 13),
+        meta={"page_number": 4},
+    )
+    result = result_from_answers("Who manages the fund?", [span], [passage])
+    assert (result.answers[0].page, result.answers[0].page_label) == (4, "ii")
+    assert (result.documents[0].page, result.documents[0].page_label) == (4, "ii")
+    assert "source: /docs/report.pdf, page ii (PDF page 4)" in format_result(result)
+    assert "/docs/report.pdf, page ii (PDF page 4)" in "".join(_parse(answer_html(result.answers[0])).text)
+    assert page_citation(4) == ", page 4" and page_citation(None, "ii") == ""
 
 
 def test_highlight_cuts_around_the_answer_and_keeps_one_line():

@@ -80,13 +80,13 @@ def test_ask_json_has_the_documented_shape(indexed):
     output = json.loads(result.stdout)
     assert set(output) == {"query", "no_answer", "no_answer_score", "answers", "documents"}
     assert output["documents"][0]["source"].endswith("farrow_point_lighthouse.txt")
-    assert all(set(d) == {"source", "score", "page"} for d in output["documents"])
+    assert all(set(d) == {"source", "score", "page", "page_label"} for d in output["documents"])
     scores = [d["score"] for d in output["documents"]]
     assert scores == sorted(scores, reverse=True)
     assert 0.0 <= output["no_answer_score"] <= 1.0
     assert 1 <= len(output["answers"]) <= 3
     for answer in output["answers"]:
-        assert set(answer) == {"text", "score", "source", "page", "start", "end", "context"}
+        assert set(answer) == {"text", "score", "source", "page", "start", "end", "context", "page_label"}
         assert answer["context"][answer["start"] : answer["end"]] == answer["text"]
         assert 0.0 <= answer["score"] <= 1.0
         assert Path(answer["source"]).parent == SAMPLE

@@ -322,6 +322,30 @@ def test_a_pdf_with_pages_without_text_is_indexed_and_the_summary_names_those_pa
 
 
 @pytest.mark.slow
+def test_pdf_passages_carry_the_page_numbers_printed_on_their_pages(env, tmp_path):
+    from pypdf import PdfWriter
+    from pypdf.constants import PageLabelStyle
+
+    plain = samples.write_text_pdf(
+        tmp_path / "plain.pdf", [["Contents and preface."], ["Foreword."], ["The fund's manager is Solveig Bakke."]]
+    )
+    writer = PdfWriter(clone_from=str(plain))
+    writer.set_page_label(0, 1, style=PageLabelStyle.LOWERCASE_ROMAN)
+    writer.set_page_label(2, 2, style=PageLabelStyle.DECIMAL, start=1)
+    with open(tmp_path / "report.pdf", "wb") as handle:
+        writer.write(handle)
+    (tmp_path / "plain.pdf").unlink()
+    indexer = Indexer(PIPELINE)
+    assert indexer.run([tmp_path], progress=False).files_indexed == 1
+    pages = sorted((p.meta["page_number"], p.meta.get("page_label"), p.content) for p in _all_passages(indexer))
+    assert pages == [
+        (1, "i", "Contents and preface."),
+        (2, "ii", "Foreword."),
+        (3, "1", "The fund's manager is Solveig Bakke."),
+    ]
+
+
+@pytest.mark.slow
 def test_each_format_gives_passages_with_meta_offsets_and_pdf_pages(env, corpus):
     indexer = Indexer(PIPELINE)
     summary = indexer.run([corpus], progress=False)

@@ -7,6 +7,7 @@ import pytest
 import yaml
 from haystack.components.converters.pypdf import PyPDFToDocument
 from pypdf import PdfWriter
+from pypdf.constants import PageLabelStyle
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
 
 from indexing.pdf_converter import PDFConverter, form_fields
@@ -130,3 +131,33 @@ def test_short_values_are_written_even_where_the_page_seems_to_show_them(tmp_pat
     lines = convert(path).split("\n")
     assert lines[-3:] == ["children_count: 5", "children: No", "route: TR"]
     assert not any(line.startswith("driver:") for line in lines), "a long value the page shows is not repeated"
+
+
+def labelled_pdf(tmp_path: Path) -> Path:
+    plain = samples.write_text_pdf(
+        tmp_path / "plain.pdf",
+        [["Contents and preface."], ["Foreword by the board."], ["The pension fund's manager is Solveig Bakke."]],
+    )
+    writer = PdfWriter(clone_from=str(plain))
+    writer.set_page_label(0, 1, style=PageLabelStyle.LOWERCASE_ROMAN)
+    writer.set_page_label(2, 2, style=PageLabelStyle.DECIMAL)
+    path = tmp_path / "report.pdf"
+    with open(path, "wb") as handle:
+        writer.write(handle)
+    return path
+
+
+def test_printed_page_labels_are_kept_where_they_differ_from_the_positions(tmp_path):
+    documents = PDFConverter().run(sources=[labelled_pdf(tmp_path), tmp_path / "plain.pdf"])["documents"]
+    assert [d.meta.get("page_labels") for d in documents] == [["i", "ii", "1"], None]
+    assert documents[0].content.split("\f")[2].strip() == "The pension fund's manager is Solveig Bakke."
+    assert "page_labels" not in PyPDFToDocument().run(sources=[tmp_path / "report.pdf"])["documents"][0].meta
+
+
+def test_a_pdf_labelled_by_position_gets_no_labels(tmp_path):
+    plain = samples.write_text_pdf(tmp_path / "plain.pdf", [["One."], ["Two."]])
+    writer = PdfWriter(clone_from=str(plain))
+    writer.set_page_label(0, 1, style=PageLabelStyle.DECIMAL)
+    with open(tmp_path / "decimal.pdf", "wb") as handle:
+        writer.write(handle)
+    assert "page_labels" not in PDFConverter().run(sources=[tmp_path / "decimal.pdf"])["documents"][0].meta

@@ -63,7 +63,7 @@ def highlight(context: str, start: int, end: int, width: int = 160) -> str:
 
 def format_result(result: AskResult) -> str:
     """Human-readable text of an answer."""
-    from docqa.ask import one_line
+    from docqa.ask import one_line, page_citation
 
     lines = []
     if result.no_answer:
@@ -74,10 +74,11 @@ def format_result(result: AskResult) -> str:
             best = result.answers[0]
             lines.append(
                 f"  Closest span, below the threshold: {one_line(best.text)!r} ({best.score:.2f}) in {best.source}"
+                f"{page_citation(best.page, best.page_label)}"
             )
         return "\n".join(lines)
     for rank, answer in enumerate(result.answers, start=1):
-        page = f", page {answer.page}" if answer.page is not None else ""
+        page = page_citation(answer.page, answer.page_label)
         label = "Answer" if rank == 1 else f"  #{rank}"
         lines.append(f"{label}: {one_line(answer.text)}  (score {answer.score:.2f})")
         lines.append(f"    source: {answer.source}{page}")
