@@ -4,14 +4,22 @@ Haystack's ``HTMLToDocument`` hands the bytes to trafilatura, which finds nothin
 root (``<p>The ferry leaves at seven.</p>`` saved as a file) and guesses the encoding of a short page that declares
 none (Latin-1 ``château`` comes out as ``ch‚teau``). This converter decodes such pages the way text files are
 decoded (``indexing.files.text_encoding``) and reads a fragment as the body of a page.
+
+trafilatura deletes every ``<aside>`` and ``<figure>`` as boilerplate, so a contact box or an image caption never
+reached the index. The converter puts back, where they stood among the extracted text, the captions and the asides
+that read as content (not mostly links, not navigation) outside navigation, footers, site headers, hidden parts and
+blocks named as cookie banners, comments, sharing or ads.
 """
 
 import re
+from bisect import bisect_left
 from pathlib import Path
 from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 from haystack.dataclasses import ByteStream
+from lxml.etree import iterwalk
+from lxml.html import HtmlElement
 
 from indexing.conversion import convert_sources
 from indexing.files import text_encoding
@@ -19,6 +27,30 @@ from indexing.files import text_encoding
 _SNIFF_BYTES = 4096
 _DECLARED_CHARSET = re.compile(rb"<meta[^>]+charset|<\?xml[^>]+encoding", re.IGNORECASE)
 _HTML_ROOT = re.compile(r"<html[\s>]", re.IGNORECASE)
+_SIDE_TAGS = re.compile(r"<(?:aside|figcaption)[\s>]", re.IGNORECASE)
+_SIDE_TAGS_BYTES = re.compile(_SIDE_TAGS.pattern.encode(), re.IGNORECASE)
+
+_BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
+    "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul",
+})  # fmt: skip
+_NEVER_CONTENT = frozenset({
+    "button", "dialog", "footer", "head", "iframe", "menu", "nav", "noscript", "object", "script", "select", "style",
+    "svg", "template", "textarea",
+})  # fmt: skip
+_NAVIGATION_ROLES = frozenset(
+    {"alertdialog", "banner", "contentinfo", "dialog", "menu", "menubar", "navigation", "search"}
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_BOILERPLATE_NAME = re.compile(
+    r"(?:^|[\s_-])(?:(?i:cookie|consent|gdpr|onetrust|disqus|newsletter)"
+    r"|(?i:comments?|commentlist|respond|reply|replies|subscribe|subscription|share|sharing|social|ads?|advert"
+    r"|advertisement|advertising|sponsor|sponsored|promo|related|popular|trending|breadcrumbs?|nav|navbar|navigation"
+    r"|menu|footer)(?![a-z]))"
+)
+_MARKUP_PREFIX = re.compile(r"^(?:[-*+>]|#{1,6}|\d+\.)\s+")
+_MIN_PARTIAL = 25
 
 
 @component
@@ -28,15 +60,28 @@ class HTMLConverter:
 
     :param extraction_kwargs: keyword arguments for trafilatura's ``extract``.
     :param store_full_path: keep the full path in ``file_path`` (else the file name only).
+    :param keep_asides_and_captions: put back, in document order, the text of figure captions and of content-like
+        ``<aside>`` blocks that trafilatura drops as boilerplate (text and Markdown output only).
     """
 
-    def __init__(self, extraction_kwargs: dict[str, Any] | None = None, store_full_path: bool = True) -> None:
+    def __init__(
+        self,
+        extraction_kwargs: dict[str, Any] | None = None,
+        store_full_path: bool = True,
+        keep_asides_and_captions: bool = True,
+    ) -> None:
         self.extraction_kwargs = dict(extraction_kwargs or {})
         self.store_full_path = store_full_path
+        self.keep_asides_and_captions = keep_asides_and_captions
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize the component."""
-        return default_to_dict(self, extraction_kwargs=self.extraction_kwargs, store_full_path=self.store_full_path)
+        return default_to_dict(
+            self,
+            extraction_kwargs=self.extraction_kwargs,
+            store_full_path=self.store_full_path,
+            keep_asides_and_captions=self.keep_asides_and_captions,
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "HTMLConverter":
@@ -79,12 +124,147 @@ class HTMLConverter:
 
     def _extract(self, html: str | bytes) -> str | None:
         """The main text of ``html``; a fragment (no ``<html>`` root) is read as a page's body."""
-        from trafilatura import extract
-
-        text = extract(html, **self.extraction_kwargs)
+        text = self._extract_page(html)
         if text:
             return text
         page = html if isinstance(html, str) else html.decode("utf-8", errors="replace")
         if _HTML_ROOT.search(page[:_SNIFF_BYTES]):
             return None
-        return extract(f"<html><body>{page}</body></html>", **self.extraction_kwargs)
+        return self._extract_page(f"<html><body>{page}</body></html>")
+
+    def _extract_page(self, html: str | bytes) -> str | None:
+        """trafilatura's text of ``html``, with the captions and asides it dropped put back when so configured."""
+        from trafilatura import extract
+        from trafilatura.utils import load_html
+
+        text = extract(html, **self.extraction_kwargs)
+        output_format = self.extraction_kwargs.get("output_format", "txt")
+        side_tags = _SIDE_TAGS if isinstance(html, str) else _SIDE_TAGS_BYTES
+        if not self.keep_asides_and_captions or output_format not in ("txt", "markdown") or not side_tags.search(html):
+            return text
+        tree = load_html(html)
+        if tree is None:
+            return text
+        markdown = output_format == "markdown" or self.extraction_kwargs.get("include_formatting", False)
+        return _put_back(text, _text_blocks(tree), "\n\n" if markdown else "\n")
+
+
+def _text_blocks(tree: HtmlElement) -> list[tuple[str, bool]]:
+    """
+    The page's text, block by block in document order, leaving out what is never content; each block with whether
+    it is in a caption or a content-like aside.
+    """
+    blocks: list[tuple[str, bool]] = []
+    run: list[str] = []
+    side: HtmlElement | None = None
+    in_content = 0
+    opened: list[tuple[bool, bool, bool]] = []
+
+    def flush() -> None:
+        text = " ".join("".join(run).split())
+        run.clear()
+        if text:
+            blocks.append((text, side is not None))
+
+    body = tree.find("body")
+    root = tree if body is None else body
+    walker = iterwalk(root, events=("start", "end", "comment", "pi"))
+    for event, element in walker:
+        if event in ("comment", "pi"):
+            run.append(element.tail or "")
+            continue
+        tag = element.tag if isinstance(element.tag, str) else None
+        if event == "start":
+            if tag in _BLOCKS:
+                flush()
+            skip = tag is None or (element is not root and _never_content(element, tag, in_content > 0))
+            starts_side = not skip and side is None and tag in ("aside", "figcaption")
+            is_content = tag in ("article", "main")
+            opened.append((skip, starts_side, is_content))
+            if skip:
+                walker.skip_subtree()
+                continue
+            if starts_side:
+                side = element
+            in_content += is_content
+            run.append(element.text or "")
+        else:
+            skip, ends_side, is_content = opened.pop()
+            if tag in _BLOCKS:
+                flush()
+            if ends_side:
+                side = None
+            if not skip:
+                in_content -= is_content
+            if element is not root:
+                run.append(element.tail or "")
+    flush()
+    return blocks
+
+
+def _never_content(element: HtmlElement, tag: str, in_content: bool) -> bool:
+    """Whether ``element`` is navigation, a footer, a site header, hidden, or named as boilerplate."""
+    if tag in _NEVER_CONTENT or (tag == "header" and not in_content):
+        return True
+    if (element.get("role") or "").lower() in _NAVIGATION_ROLES or element.get("hidden") is not None:
+        return True
+    if element.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(element.get("style") or ""):
+        return True
+    if tag == "aside" and _is_navigation(element):
+        return True
+    names = " ".join(element.get(name) or "" for name in ("id", "class", "aria-label"))
+    return bool(_BOILERPLATE_NAME.search(names)) and not element.xpath("boolean(.//article|.//main|.//h1)")
+
+
+def _is_navigation(aside: HtmlElement) -> bool:
+    """Whether an aside is navigation: no text, a ``<nav>``, or links for at least half its text."""
+    text = len("".join(aside.text_content().split()))
+    links = sum(len("".join(link.text_content().split())) for link in aside.iter("a"))
+    return not text or 2 * links >= text or bool(aside.xpath("boolean(.//nav|.//*[@role='navigation'])"))
+
+
+def _put_back(text: str | None, blocks: list[tuple[str, bool]], separator: str) -> str | None:
+    """
+    ``text`` with the side blocks it lacks inserted after the last block before them that it holds.
+
+    :param text: trafilatura's text, its blocks joined by ``separator``.
+    :param blocks: the page's blocks and whether each is a side block (:func:`_text_blocks`).
+    :returns: the text with the missing side blocks in place.
+    """
+    if not any(is_side for _, is_side in blocks):
+        return text
+    units = text.split(separator) if text else []
+    lines = [[_MARKUP_PREFIX.sub("", " ".join(line.split())) for line in unit.split("\n")] for unit in units]
+    found_in = _Units(lines)
+    added: dict[int, list[str]] = {}
+    position = 0
+    for block, is_side in blocks:
+        found = found_in.first(block, 0 if is_side else position)
+        if found is not None:
+            position = max(position, found + 1)
+        elif is_side and all(block not in put for put in added.values()):
+            added.setdefault(position, []).append(block)
+    joined = [part for index, unit in enumerate(units) for part in (*added.get(index, []), unit)]
+    return separator.join(joined + added.get(len(units), [])) or None
+
+
+class _Units:
+    """The normalized lines of a text's units, to find a block: as a line or, when long, inside one."""
+
+    def __init__(self, lines: list[list[str]]) -> None:
+        self.lines = lines
+        self.whole = "\n".join(line for unit in lines for line in unit)
+        self.where: dict[str, list[int]] = {}
+        for index, unit in enumerate(lines):
+            for line in unit:
+                self.where.setdefault(line, []).append(index)
+
+    def first(self, block: str, start: int) -> int | None:
+        """The first unit from ``start`` holding ``block``."""
+        exact = self.where.get(block, [])
+        at = bisect_left(exact, start)
+        if at < len(exact):
+            return exact[at]
+        if len(block) < _MIN_PARTIAL or block not in self.whole:
+            return None
+        return next((i for i in range(start, len(self.lines)) if any(block in line for line in self.lines[i])), None)

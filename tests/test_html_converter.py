@@ -55,18 +55,24 @@ def test_a_page_with_no_text_gives_no_document():
 
 
 def test_round_trip_through_yaml_keeps_every_parameter():
-    converter = HTMLConverter(extraction_kwargs={"favor_recall": True, "include_tables": False}, store_full_path=False)
+    converter = HTMLConverter(
+        extraction_kwargs={"favor_recall": True, "include_tables": False},
+        store_full_path=False,
+        keep_asides_and_captions=False,
+    )
     data = yaml.safe_load(yaml.safe_dump(converter.to_dict()))
     assert data == {
         "type": "indexing.html_converter.HTMLConverter",
         "init_parameters": {
             "extraction_kwargs": {"favor_recall": True, "include_tables": False},
             "store_full_path": False,
+            "keep_asides_and_captions": False,
         },
     }
     restored = HTMLConverter.from_dict(data)
-    assert (restored.extraction_kwargs, restored.store_full_path) == (
+    assert (restored.extraction_kwargs, restored.store_full_path, restored.keep_asides_and_captions) == (
         {"favor_recall": True, "include_tables": False},
+        False,
         False,
     )
     [document] = restored.run([ByteStream(f"<p>{MUSEUM}</p>".encode(), meta={"file_path": "/docs/hours.html"})])[
@@ -103,3 +109,106 @@ def test_the_yaml_converter_keeps_the_heading_and_leaves_reader_comments_out():
         "Garden waste is free of charge."
     ]
     assert _texts(HTMLConverter(), page.encode())[0].count("Great service! - Knut") == 2, "trafilatura's default"
+
+
+CONTACT = "Contact: Tor Aasen, phone 4412"
+CAPTION = "Meeting room on floor 3, Fjellet"
+CONTACT_ASIDE = f"<aside class='contact-box'><h3>Questions?</h3><p>{CONTACT}</p></aside>"
+RELATED_ASIDE = (
+    "<aside class='sidebar'><h3>See also</h3><ul><li><a href='/oslo'>Oslo office</a></li>"
+    "<li><a href='/travel'>Travel policy</a></li><li><a href='/parking'>Parking rules</a></li></ul></aside>"
+)
+ENTRANCE = "The Bergen office moved to Strandkaien 12 in March. Access cards open the main entrance from 06:00."
+ROOMS = "Meeting rooms are booked in the calendar. The large rooms have video conferencing and seat twelve."
+PARKING = "Parking is available in the basement garage for employees with a permit from the reception."
+BOILERPLATE = (
+    "We use cookies",
+    "Human Resources",
+    "IT Helpdesk",
+    "Acme Intranet",
+    "Privacy statement",
+    "Contact the web team",
+    "garage open on Sundays",
+    "Oslo office",
+    "Travel policy",
+)
+
+
+def _intranet_page(aside_in_article: str = CONTACT_ASIDE, sidebar: str = RELATED_ASIDE) -> str:
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Facilities</title></head><body>"
+        "<div id='cookie-banner' class='cookie-banner'>We use cookies to improve your experience. "
+        "<button>Accept all</button></div>"
+        "<header class='site-header'><a href='/'>Acme Intranet</a><nav class='main-nav'><ul>"
+        "<li><a href='/'>Home</a></li><li><a href='/hr'>Human Resources</a></li>"
+        "<li><a href='/it'>IT Helpdesk</a></li></ul></nav></header>"
+        f"<main><article><h1>Facilities at the Bergen office</h1><p>{ENTRANCE}</p>"
+        f"<figure><img src='/img/fjellet.jpg' alt='Fjellet'><figcaption>{CAPTION}</figcaption></figure>"
+        f"<p>{ROOMS}</p>{aside_in_article}<p>{PARKING}</p></article>{sidebar}"
+        "<section class='comments' id='comments'><h3>Comments</h3><div class='comment'>"
+        "<p>Is the garage open on Sundays? - Kari Nordmann</p></div></section></main>"
+        "<footer class='site-footer'><ul><li><a href='/about'>About Acme</a></li>"
+        "<li><a href='/privacy'>Privacy statement</a></li><li><a href='/contact'>Contact the web team</a></li></ul>"
+        "</footer></body></html>"
+    )
+
+
+def _yaml_converter():
+    from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
+
+    return load_pipeline(INDEXING_PIPELINE).get_component("html_converter")
+
+
+def test_an_aside_and_a_figure_caption_are_indexed_once_in_place_and_boilerplate_stays_out(tmp_path):
+    path = tmp_path / "facilities.html"
+    path.write_text(_intranet_page(), encoding="utf-8")
+    [document] = _yaml_converter().run([path])["documents"]
+    assert document.content == "\n".join(
+        ["Facilities at the Bergen office", ENTRANCE, CAPTION, ROOMS, "Questions?", CONTACT, PARKING]
+    )
+    assert [phrase for phrase in BOILERPLATE if phrase in document.content] == []
+    [trafilatura] = HTMLConverter({"include_comments": False}, keep_asides_and_captions=False).run([path])["documents"]
+    assert CONTACT not in trafilatura.content and CAPTION not in trafilatura.content, "what the option is for"
+
+
+def test_a_sidebar_aside_outside_the_article_follows_the_article_text(tmp_path):
+    path = tmp_path / "facilities.html"
+    path.write_text(_intranet_page(aside_in_article="", sidebar=CONTACT_ASIDE + RELATED_ASIDE), encoding="utf-8")
+    [text] = [document.content for document in _yaml_converter().run([path])["documents"]]
+    assert text.endswith(f"{PARKING}\nQuestions?\n{CONTACT}") and text.count(CONTACT) == 1
+    assert [phrase for phrase in BOILERPLATE if phrase in text] == []
+
+
+@pytest.mark.parametrize(
+    "aside",
+    [
+        RELATED_ASIDE,
+        "<aside><p>Read next: <a href='/oslo'>The new Oslo office opens in May with room for everyone</a></p></aside>",
+        "<aside><nav><h3>In this section</h3><p>Facilities, canteen and parking at all our offices</p></nav></aside>",
+        "<aside class='share-buttons'>Share this page with your colleagues on Teams or by e-mail</aside>",
+        "<aside id='newsletter-signup'>Get the weekly facilities newsletter in your inbox every Friday</aside>",
+        "<aside aria-label='Cookie consent'>We use cookies to give you the best experience on the intranet</aside>",
+        "<aside style='display: none'>Draft note: the garage rules are being rewritten by the facilities team</aside>",
+    ],
+)
+def test_navigation_like_and_boilerplate_asides_are_not_indexed(aside):
+    page = _intranet_page(aside_in_article=aside, sidebar="").encode()
+    [text] = _texts(_yaml_converter(), page)
+    assert text == "\n".join(["Facilities at the Bergen office", ENTRANCE, CAPTION, ROOMS, PARKING])
+
+
+def test_side_text_that_trafilatura_extracted_is_not_repeated():
+    page = _intranet_page(aside_in_article=f"<p>{CONTACT}</p><aside><p>{CONTACT}</p></aside>", sidebar="").encode()
+    [text] = _texts(_yaml_converter(), page)
+    assert text.count(CONTACT) == 1
+    [with_comments] = _texts(HTMLConverter(), page)
+    assert with_comments.count(CONTACT) == 1 and with_comments.count(CAPTION) == 1
+
+
+def test_side_text_is_put_back_in_markdown_and_in_fragments_but_not_in_other_formats():
+    page = _intranet_page().encode()
+    [markdown] = _texts(HTMLConverter({"include_comments": False, "output_format": "markdown"}), page)
+    assert f"\n\n{CAPTION}\n\n" in markdown and f"\n\n{CONTACT}\n\n" in markdown
+    [xml] = _texts(HTMLConverter({"include_comments": False, "output_format": "xml"}), page)
+    assert CONTACT not in xml
+    assert _texts(HTMLConverter(), f"<aside><p>{CONTACT}</p></aside>".encode()) == [CONTACT]
