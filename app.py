@@ -241,8 +241,6 @@ def question_file_tab() -> None:
                 progress.progress(len(records) / len(rows), text=f"{len(records)} of {len(rows)} answered")
         except DocqaError as error:
             st.error(page_message(error))
-        position = {row.id: index for index, row in enumerate(rows)}
-        records.sort(key=lambda record: position[record["id"]])
         st.session_state["answers"] = (upload, len(rows), records)
     answered_upload, total, records = st.session_state.get("answers", (None, 0, []))
     if upload is None or answered_upload != upload or not records:

@@ -463,6 +463,19 @@ def test_page_searches_only_the_files_chosen(page_env):
     assert {line.value.split("  ", 1)[1] for line in page.text} == {bridge}
 
 
+def test_page_answers_a_question_file_in_the_order_of_its_rows(page_env):
+    questions = "id,question\nq1,Who built the bridge?\nq2,\nq3,Who brews green tea?\nq1,When was it lit?\n"
+    page = open_page()
+    page.file_uploader(key="questions").set_value(("questions.csv", questions.encode(), "text/csv"))
+    page.run()
+    page.button(key="answer_all").click()
+    page.run()
+    assert not page.exception
+    rows = page.get("dataframe")[0].value
+    assert list(rows["id"]) == ["q1", "q2", "q3", "q1"]
+    assert list(rows["question"]) == ["Who built the bridge?", "", "Who brews green tea?", "When was it lit?"]
+
+
 def test_page_keeps_the_last_answer_while_the_page_reruns(page_env):
     page = ask_on_page("When was the Farrow Point Lighthouse first lit?")
     answered = [block.value for block in page.html]
