@@ -128,6 +128,12 @@ def test_format_result_no_answer_names_the_closest_span():
     assert text.splitlines()[0] == NO_ANSWER_TEXT
     assert "(no-answer confidence 0.80)" in text
     assert "Closest span, below the threshold: 'a b' (0.91) in /docs/a_b_c.pdf" in text
+    spans = [_answer("a", "x a", 2, page=None), _answer("y", "x y", 2, page=3, score=0.5)]
+    lines = format_result(AskResult(query="q", no_answer=True, no_answer_score=0.8, answers=spans)).splitlines()
+    assert lines[2:] == [
+        "  Closest span, below the threshold: 'a' (0.91) in /docs/a_b_c.pdf",
+        "  #2: 'y' (0.50) in /docs/a_b_c.pdf, page 3",
+    ]
 
 
 def test_answers_are_shown_without_the_white_space_their_tokens_took_along():

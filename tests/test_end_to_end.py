@@ -241,17 +241,18 @@ def test_ask_without_a_question_answers_each_line_of_standard_input(indexed):
     assert answers[0]["documents"][0]["source"].endswith("farrow_point_lighthouse.txt")
     [error] = result.stderr.splitlines()
     assert error.startswith("docqa: the question is") and "at most 64" in error
-    stdin = "When was the Farrow Point Lighthouse first lit?\n\nWho built the bridge?\nquit\nNot asked?\n"
+    stdin = "When was the Farrow Point Lighthouse first lit?\n\nWho built the bridge?\nQ\nquit\nNot asked?\n"
     text = run(["docqa", "ask"], indexed, stdin=stdin)
     assert text.returncode == 0, text.stderr
-    first, second = text.stdout.strip().split("\n\n")
+    first, second, third = text.stdout.strip().split("\n\n")
     assert first.startswith("Question: When was the Farrow Point Lighthouse first lit?\n")
     assert first.splitlines()[1].startswith(("Answer: ", NO_ANSWER_TEXT))
     assert second.startswith("Question: Who built the bridge?\n"), "a blank piped line is skipped, quit ends"
+    assert third.startswith("Question: Q\n"), "piped in, only quit and exit end the questions"
 
 
 def test_interactive_ask_says_how_to_end_and_ends_on_quit(qa, monkeypatch, capsys):
-    typed = iter(["When was the Farrow Point Lighthouse first lit?", "  Quit ", "Who brews green tea?"])
+    typed = iter(["When was the Farrow Point Lighthouse first lit?", "  Q ", "Who brews green tea?"])
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: next(typed))
     assert ask_each_line(qa, top_k=1, as_json=False) == 0

@@ -70,11 +70,11 @@ def format_result(result: AskResult) -> str:
         lines.append(NO_ANSWER_TEXT)
         if result.no_answer_score is not None:
             lines.append(f"  (no-answer confidence {result.no_answer_score:.2f})")
-        if result.answers:
-            best = result.answers[0]
+        for rank, span in enumerate(result.answers, start=1):
+            label = "Closest span, below the threshold" if rank == 1 else f"#{rank}"
             lines.append(
-                f"  Closest span, below the threshold: {one_line(best.text)!r} ({best.score:.2f}) in {best.source}"
-                f"{page_citation(best.page, best.page_label)}"
+                f"  {label}: {one_line(span.text)!r} ({span.score:.2f}) in {span.source}"
+                f"{page_citation(span.page, span.page_label)}"
             )
         return "\n".join(lines)
     for rank, answer in enumerate(result.answers, start=1):
@@ -100,14 +100,18 @@ def run(args: argparse.Namespace) -> int:
     return ask_each_line(qa, args.top_k, args.json, args.within)
 
 
-QUIT_WORDS = ("quit", "exit", "q", ":q")
+#: A line that is only one of these ends the questions (piped in, a question may well be a single letter).
+QUIT_WORDS = ("quit", "exit")
+#: On a terminal the short forms end them too.
+TERMINAL_QUIT_WORDS = (*QUIT_WORDS, "q", ":q")
 
 
 def ask_each_line(qa: QuestionAnswering, top_k: int | None, as_json: bool, within: list[str] | None = None) -> int:
     """
     Answer the questions of standard input, one per line, as they come (a prompt on a terminal, where an empty
-    line also quits; piped in, blank lines are skipped). A line that is only ``quit`` (:data:`QUIT_WORDS`) or the end
-    of input ends. A question that cannot be asked (too long) is reported and the next one read.
+    line also quits; piped in, blank lines are skipped). A line that is only ``quit`` or ``exit`` (on a terminal
+    also ``q``, :data:`TERMINAL_QUIT_WORDS`) or the end of input ends. A question that cannot be asked (too long) is
+    reported and the next one read.
 
     :returns: 0, or 1 when some question could not be asked.
     """
@@ -122,7 +126,7 @@ def ask_each_line(qa: QuestionAnswering, top_k: int | None, as_json: bool, withi
             line = input("Question: ") if interactive else sys.stdin.readline()
         except EOFError:
             break
-        if not line or line.strip().lower() in QUIT_WORDS:
+        if not line or line.strip().lower() in (TERMINAL_QUIT_WORDS if interactive else QUIT_WORDS):
             break
         if not line.strip():
             if interactive:
