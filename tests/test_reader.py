@@ -255,6 +255,31 @@ def test_duplicates_and_overlaps_are_removed(tiny_roberta_dir):
         assert (not overlapping) if overlap_threshold is not None else overlapping
 
 
+def test_a_span_in_the_overlap_of_two_passages_of_a_file_is_given_once(tiny_roberta_dir):
+    cut = LONG_TEXT.index("Part 2.")
+    overlap_end = LONG_TEXT.index("Part 4.")
+
+    def passages(file_meta: bool) -> list[Document]:
+        bounds = [(0, overlap_end), (cut, len(LONG_TEXT))]
+        return [
+            Document(
+                content=LONG_TEXT[start:end],
+                meta={"file_path": "/docs/long.txt", "char_start": start} if file_meta else {"start": start},
+            )
+            for start, end in bounds
+        ]
+
+    reader = ExtractiveReader(model=str(tiny_roberta_dir), top_k=200, overlap_threshold=None, **SMALL)
+    for file_meta in (True, False):
+        spans = [a for a in reader.run(QUESTIONS[2], passages(file_meta))["answers"] if a.data is not None]
+        start_key = "char_start" if file_meta else "start"
+        places = [(a.document.meta[start_key] + a.document_offset.start, len(a.data)) for a in spans]
+        assert all(LONG_TEXT[p : p + n] == a.data for (p, n), a in zip(places, spans, strict=True))
+        in_both = [place for place in places if cut <= place[0] and place[0] + place[1] <= overlap_end]
+        assert in_both
+        assert (len(places) == len(set(places))) == file_meta, "a file's passages share their spans"
+
+
 def test_read_batch_equals_run_and_is_independent_of_batching(tiny_roberta_dir, roberta_reader, monkeypatch):
     docs_per_question = [documents()[: 1 + n % 4] for n in range(len(QUESTIONS))]
     by_run = [roberta_reader.run(q, d)["answers"] for q, d in zip(QUESTIONS, docs_per_question, strict=True)]

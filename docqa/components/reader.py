@@ -66,6 +66,18 @@ def _sigmoid(value: float) -> float:
     return exp / (1.0 + exp)
 
 
+def _place(document: Document, index: int) -> tuple[Any, int]:
+    """
+    Where a passage's text lies: ``(its file, the offset of its first character there)`` for a passage with docqa's
+    ``file_path`` and ``char_start``, so that overlapping passages of one file give each span of the file once;
+    ``(its index, 0)`` for any other document.
+    """
+    path, start = document.meta.get("file_path"), document.meta.get("char_start")
+    if isinstance(path, str) and isinstance(start, int) and not isinstance(start, bool):
+        return ("file", path), start
+    return ("document", index), 0
+
+
 def _overlaps_kept(kept: list[tuple[int, int]], start: int, end: int, threshold: float) -> bool:
     """
     Haystack's overlap rule against every span in ``kept``: True when ``start:end`` shares with one of them more
@@ -118,7 +130,8 @@ class ExtractiveReader:
         :param max_answer_length: longest answer span in tokens.
         :param no_answer_threshold: logit margin by which the null score must beat the best span for "no answer".
         :param overlap_threshold: drop an answer overlapping a better one from the same document by more than this
-            fraction of either; None keeps all distinct spans.
+            fraction of either; None keeps all distinct spans. Passages of one file (docqa's ``file_path`` and
+            ``char_start``) count as one document, so a span in the overlap of two passages is given once.
         :param max_tokens_per_batch: token budget (windows x padded length) of one forward pass; None: 4096 on CPU
             (2048 in int8; faster there than larger batches, measured), 32768 on a GPU.
         :param precision: "auto" (bf16, else fp16, on CUDA; on a CPU :func:`docqa.hardware.default_cpu_precision`:
@@ -575,8 +588,9 @@ class ExtractiveReader:
             ranked = flat[order]
             infinite = np.flatnonzero(~np.isfinite(ranked))
             order = order[: infinite[0]] if len(infinite) else order
-            seen: set[tuple[int, int, int]] = set()
-            kept: dict[int, list[tuple[int, int]]] = {}
+            places = [_place(document, index) for index, document in enumerate(documents)]
+            seen: set[tuple[Any, int, int]] = set()
+            kept: dict[Any, list[tuple[int, int]]] = {}
             for score, w, first, last in zip(
                 ranked[: len(order)].tolist(),
                 (order // scores.shape[1]).tolist(),
@@ -591,16 +605,17 @@ class ExtractiveReader:
                 if first_characters is None or last_characters is None:
                     continue
                 start, end = first_characters[0], last_characters[1]
-                key = (window.document, start, end)
+                source, offset = places[window.document]
+                key = (source, offset + start, offset + end)
                 if end <= start or key in seen:
                     continue
                 seen.add(key)
-                same_document = kept.setdefault(window.document, [])
+                same_source = kept.setdefault(source, [])
                 if self.overlap_threshold is not None and _overlaps_kept(
-                    same_document, start, end, self.overlap_threshold
+                    same_source, offset + start, offset + end, self.overlap_threshold
                 ):
                     continue
-                same_document.append((start, end))
+                same_source.append((offset + start, offset + end))
                 spans.append((score, window.document, start, end))
         best = spans[0][0] if spans else -math.inf
         gap = min_null - best if math.isfinite(min_null) and spans else math.inf
