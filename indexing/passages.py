@@ -7,6 +7,12 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
+#: How indexing turns a file into passages, written into every passage as ``passage_format``. Raised whenever
+#: converting, cleaning or splitting gives other passages for the same file, so that indexing after an upgrade reads
+#: again the files an older docqa indexed, as if they had changed. 2: printed PDF page labels, HTML captions and
+#: asides (1: any passage without the field).
+PASSAGE_FORMAT = 2
+
 PASSAGE_META_FIELDS = (
     "file_path",
     "file_name",
@@ -17,6 +23,7 @@ PASSAGE_META_FIELDS = (
     "file_sha256",
     "passage_count",
     "split_id",
+    "passage_format",
 )
 
 
@@ -98,6 +105,7 @@ class PassageMetadata:
             "file_sha256": sha,
             "passage_count": count,
             "split_id": split_id,
+            "passage_format": PASSAGE_FORMAT,
         }
         if paged:
             meta["page_number"] = page = int(doc.meta.get("page_number", 1))

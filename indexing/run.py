@@ -20,7 +20,7 @@ from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.settings import get_settings
 from docqa.stores import describe_store, files_within, paths_within, store_errors
 from indexing.files import NO_PDF_TEXT, NO_TEXT, Discovery, discover_files, file_text_encoding, unreadable_reason
-from indexing.passages import file_sha256
+from indexing.passages import PASSAGE_FORMAT, file_sha256
 
 
 @dataclass
@@ -32,6 +32,8 @@ class IndexSummary:
     files_unchanged: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
     files_removed: int = 0
+    #: Files indexed again, unchanged, because an older docqa had indexed them (:data:`PASSAGE_FORMAT`).
+    files_upgraded: int = 0
     seconds: float = 0.0
     not_recreated: bool = False
     #: Files indexed in part, with what was left out (a PDF's pages without text).
@@ -46,9 +48,10 @@ class IndexSummary:
 
     def line(self) -> str:
         """The one-line summary printed at the end of a run."""
+        upgraded = f", {self.files_upgraded} of them indexed again for this docqa" if self.files_upgraded else ""
         text = (
-            f"indexed {_counted(self.files_indexed, 'file')} ({_counted(self.passages_written, 'passage')} written), "
-            f"{self.files_unchanged} unchanged, "
+            f"indexed {_counted(self.files_indexed, 'file')} ({_counted(self.passages_written, 'passage')} written"
+            f"{upgraded}), {self.files_unchanged} unchanged, "
         )
         if self.files_removed:
             text += f"{self.files_removed} gone from disk (passages removed), "
@@ -113,7 +116,8 @@ class Indexer:
     ``document_store``, the embedder to learn the vector dimension before the first write.
 
     A file is unchanged when the store holds ``passage_count`` passages of it, all with its current sha256 and
-    embedded by the pipeline's embedding model (``meta["embedding_model"]``, where recorded); such a file is not
+    embedded by the pipeline's embedding model (``meta["embedding_model"]``, where recorded) and made by this docqa's
+    way of making passages (``meta["passage_format"]``, :data:`indexing.passages.PASSAGE_FORMAT`); such a file is not
     converted or embedded again. Changed files are replaced by the pipeline's writer.
     """
 
@@ -296,14 +300,18 @@ class Indexer:
         existing = {} if self._recreate_pending else self._existing(batch)
         model = self._embedding_model
         todo: list[tuple[Path, str]] = []
+        upgraded: set[Path] = set()
         for path in batch:
             try:
                 sha = file_sha256(path)
             except OSError:
                 sha = None
-            if sha is not None and _unchanged(existing.get(str(path), []), sha, model):
-                summary.files_unchanged += 1  # indexed before with these bytes: no check or conversion to repeat
-                continue
+            stored = existing.get(str(path), [])
+            if sha is not None and _unchanged(stored, sha, model):
+                if all(doc.meta.get("passage_format") == PASSAGE_FORMAT for doc in stored):
+                    summary.files_unchanged += 1  # indexed before with these bytes: no check or conversion to repeat
+                    continue
+                upgraded.add(path)
             reason = unreadable_reason(path)
             if reason or sha is None:
                 self._skip(path, reason or "cannot be read", existing, summary)
@@ -331,6 +339,7 @@ class Indexer:
                 self._skip(path, failed[str(path)], existing, summary)
             elif passages.get(str(path)):
                 summary.files_indexed += 1
+                summary.files_upgraded += path in upgraded
                 blank = pages_without_text(path, passages[str(path)]) if path.suffix.lower() == ".pdf" else []
                 if blank:
                     summary.partial[str(path)] = _no_text_on(blank)

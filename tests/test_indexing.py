@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from haystack import Document, Pipeline
+from haystack.document_stores.types import DuplicatePolicy
 
 from docqa.components.document_writer import StoreWriter
 from docqa.errors import EmbeddingModelMismatchError
@@ -21,7 +22,7 @@ from docqa.pipelines import INDEXING_PIPELINE, load_pipeline
 from docqa.stores import check_embedding_model
 from indexing.files import text_encoding, unreadable_reason
 from indexing.passage_splitter import PassageSplitter
-from indexing.passages import PassageMetadata, passage_id
+from indexing.passages import PASSAGE_FORMAT, PassageMetadata, passage_id
 from indexing.run import PROGRESS_BYTES, Indexer
 from indexing.splitting import MAX_WORDS, OVERLAP_WORDS, passage_spans, split_into_passages, word_count
 
@@ -263,6 +264,7 @@ def test_passage_metadata_sets_docqa_fields_and_deterministic_ids():
         "file_sha256": "abc",
         "passage_count": 2,
         "split_id": 1,
+        "passage_format": PASSAGE_FORMAT,
     }
     assert "page_number" not in passages[2].meta
     assert passages[2].meta["passage_count"] == 1
@@ -581,6 +583,16 @@ def test_reindexing_is_idempotent_and_a_changed_file_replaces_its_passages(env, 
     assert any("automated in 1989" in p.content for p in lighthouse)
     assert {p.id for p in passages if p.meta["file_name"] != "lighthouse.txt"} == others
     assert len(passages) == len(others) + len(lighthouse)
+
+    tea = next(p for p in _all_passages(indexer) if p.meta["file_name"] == "tea.md")
+    indexer.store.write_documents(
+        [Document(id=tea.id, content=tea.content, embedding=tea.embedding, meta={**tea.meta, "passage_format": 1})],
+        policy=DuplicatePolicy.OVERWRITE,
+    )
+    upgrade = Indexer(PIPELINE).run([corpus], progress=False)
+    assert (upgrade.files_indexed, upgrade.files_upgraded, upgrade.files_unchanged) == (1, 1, 4)
+    assert "indexed 1 file (1 passage written, 1 of them indexed again for this docqa), 4 unchanged" in upgrade.line()
+    assert {p.meta["passage_format"] for p in _all_passages(indexer)} == {PASSAGE_FORMAT}
 
     changed.write_bytes(b"")
     fourth = Indexer(PIPELINE).run([corpus], progress=False)
