@@ -182,11 +182,12 @@ def _read_csv(name: str, text: str) -> list[QuestionRow]:
             raise DatasetError(name, _csv_problem(first_line, error)) from error
         values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items() if k is not None}
         row_id = values.get("id") or None
+        as_written = _LINE_BREAKS.sub(" ", "".join(lines.lines[first_line - 1 : lines.count]).strip())
         if None in record:
             problem = f"line {first_line} has more fields than the header (a comma in the question? put it in quotes)"
-            rows.append((first_line, row_id, "", problem))
+            rows.append((first_line, row_id, as_written, problem))
         elif None in record.values():
-            rows.append((first_line, row_id, "", f"line {first_line} has fewer fields than the header"))
+            rows.append((first_line, row_id, as_written, f"line {first_line} has fewer fields than the header"))
         else:
             rows.append((first_line, row_id, _LINE_BREAKS.sub(" ", values["question"]), ""))
     if rows and all(row[3] for row in rows):
@@ -206,7 +207,7 @@ def _read_jsonl(name: str, text: str) -> list[QuestionRow]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            rows.append((number, None, "", f"line {number} is not valid JSON ({error.msg})"))
+            rows.append((number, None, line.strip(), f"line {number} is not valid JSON ({error.msg})"))
             continue
         given = record.get("id") if isinstance(record, dict) else None
         if given is not None and (not isinstance(given, (str, int)) or isinstance(given, bool)):

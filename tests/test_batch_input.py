@@ -98,7 +98,7 @@ def test_unreadable_jsonl_lines_become_failed_rows_when_others_are_questions(tmp
     rows = read_questions(path)
     assert [(row.id, row.question, row.problem) for row in rows] == [
         ("1", "Who?", ""),
-        ("2", "", "line 2 is not valid JSON (Expecting property name enclosed in double quotes)"),
+        ("2", "{broken", "line 2 is not valid JSON (Expecting property name enclosed in double quotes)"),
         ("x", "", "line 4 has no string field 'question'"),
         ("5", "", "line 5 has no string field 'question'"),
         ("6", "Why?", ""),
@@ -250,7 +250,7 @@ def test_csv_line_breaks_inside_a_quoted_question_are_a_space(tmp_path, newline)
     ]
     path.write_text('id,question\r\nq1,"Who built\nthe bridge?"\r\nq2,Why?,x\r\n', newline="")
     assert read_questions(path)[1] == QuestionRow(
-        "q2", "", "line 4 has more fields than the header (a comma in the question? put it in quotes)"
+        "q2", "q2,Why?,x", "line 4 has more fields than the header (a comma in the question? put it in quotes)"
     )
 
 
@@ -259,8 +259,12 @@ def test_ragged_csv_rows_become_failed_rows_and_keep_their_ids(tmp_path):
     path.write_text('id,question\na,Who built it?\nb,Who built it, and when?\nc\n\nd,"When, then?"\n')
     assert [(row.id, row.question, row.problem) for row in read_questions(path)] == [
         ("a", "Who built it?", ""),
-        ("b", "", "line 3 has more fields than the header (a comma in the question? put it in quotes)"),
-        ("c", "", "line 4 has fewer fields than the header"),
+        (
+            "b",
+            "b,Who built it, and when?",
+            "line 3 has more fields than the header (a comma in the question? put it in quotes)",
+        ),
+        ("c", "c", "line 4 has fewer fields than the header"),
         ("d", "When, then?", ""),
     ]
 
