@@ -15,7 +15,7 @@ from docqa.ask import AskResult, QuestionAnswering, page_citation
 from docqa.batch import BatchAnswerer, output_record, parse_questions, records_csv
 from docqa.commands.ask import NO_ANSWER_TEXT
 from docqa.errors import DocqaError, EmbeddingModelMismatchError, EmptyIndexError, NothingIndexedError
-from docqa.settings import get_settings, unknown_variables
+from docqa.settings import get_settings, settings_warnings
 from docqa.stores import count_passages, describe_store, indexed_files
 from indexing.files import SUPPORTED_EXTENSIONS
 from indexing.run import Indexer
@@ -265,7 +265,7 @@ def main() -> None:
     """The page."""
     st.set_page_config(page_title="docqa", page_icon="🔎")
     st.title("Ask your documents")
-    for line in unknown_variables():
+    for line in settings_warnings():
         st.warning(line)
     documents_sidebar()
     ask, question_file = st.tabs(["Ask", "Question file"])

@@ -77,18 +77,19 @@ def quiet_libraries() -> None:
         pass
 
 
-def warn_unknown_variables(prog: str) -> None:
-    """Print one line per ``DOCQA_*`` variable docqa does not read (a misspelled setting would be ignored silently)."""
-    from docqa.settings import unknown_variables
+def warn_about_settings(prog: str) -> None:
+    """Print one line per ``.env`` line that is ignored and per ``DOCQA_*`` variable docqa does not read (a misspelled
+    setting would be ignored silently)."""
+    from docqa.settings import settings_warnings
 
-    for line in unknown_variables():
+    for line in settings_warnings():
         print(f"{prog}: warning: {line}", file=sys.stderr)
 
 
 def run_command(prog: str, handler, args: argparse.Namespace) -> int:
     """Run a command, printing a user error as one line instead of a traceback."""
     try:
-        warn_unknown_variables(prog)
+        warn_about_settings(prog)
         return int(handler(args) or 0)
     except DocqaError as error:
         print(f"{prog}: {error}", file=sys.stderr)

@@ -1,11 +1,15 @@
 """The one settings object of docqa, read from ``DOCQA_*`` environment variables and ``.env``."""
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# python-dotenv warns about a bad .env line on every read; env_file_problems reports each one once, naming the file.
+logging.getLogger("dotenv.main").setLevel(logging.ERROR)
 
 
 class Settings(BaseSettings):
@@ -146,6 +150,36 @@ def unknown_variables(environ: Mapping[str, str] | None = None, env_file: str | 
         hint = f"; did you mean {close[0]}?" if close else "; see .env.example for the settings"
         lines.append(f"{name} (in {where}) is not a docqa setting and is ignored{hint}")
     return lines
+
+
+def env_file_problems(env_file: str | Path = ".env") -> list[str]:
+    """
+    One line per line of ``env_file`` that is not ``NAME=value`` (nor a comment or blank), which is ignored.
+
+    python-dotenv warns about such a line each time the file is read, without naming the file, and the settings are
+    read many times in one command: its logger is quieted and this reports each line once instead.
+    """
+    path = Path(env_file)
+    if not path.is_file():
+        return []
+    from dotenv.parser import parse_stream
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            bindings = list(parse_stream(stream))
+    except (OSError, UnicodeDecodeError):
+        return []  # reported by get_settings
+    return [
+        f"{path} line {binding.original.line} is not NAME=value and is ignored: {binding.original.string.strip()!r}"
+        for binding in bindings
+        if binding.error
+    ]
+
+
+def settings_warnings(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env") -> list[str]:
+    """What a command or the page warns about before starting: :func:`env_file_problems` and
+    :func:`unknown_variables`."""
+    return [*env_file_problems(env_file), *unknown_variables(environ, env_file)]
 
 
 def get_settings() -> Settings:

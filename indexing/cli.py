@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from docqa import __version__
-from docqa.cli import OneLineParser, output_closed, quiet_libraries, warn_unknown_variables
+from docqa.cli import OneLineParser, output_closed, quiet_libraries, warn_about_settings
 from docqa.errors import DocqaError
 from docqa.interrupts import INTERRUPTED, exit_with, interrupts_outside_imports
 from docqa.paths import INDEXING_PIPELINE
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
             quiet_libraries()
             quiet_converters()
-            warn_unknown_variables("indexing")
+            warn_about_settings("indexing")
             from indexing.run import Indexer
 
             indexer = Indexer(args.pipeline) if args.pipeline else Indexer()

@@ -135,12 +135,13 @@ def test_a_misspelled_setting_is_named_with_the_closest_one(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
     env.update(DOCQA_STORE_PATH=str(tmp_path / "none"), DOCQA_DEVICE="cpu", DOCQA_READR_MODEL="/models/reader")
-    (tmp_path / ".env").write_text("DOCQA_STOREE=elasticsearch\nDOCQA_UPLOAD_PATH=up\n")
+    (tmp_path / ".env").write_text("DOCQA_STOREE=elasticsearch\nthis line is junk\nDOCQA_UPLOAD_PATH=up\n")
     result = subprocess.run(
         [sys.executable, "-m", "docqa", "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
+        "docqa: warning: .env line 2 is not NAME=value and is ignored: 'this line is junk'",
         "docqa: warning: DOCQA_READR_MODEL (in the environment) is not a docqa setting and is ignored; "
         "did you mean DOCQA_READER_MODEL?",
         "docqa: warning: DOCQA_STOREE (in .env) is not a docqa setting and is ignored; did you mean DOCQA_STORE?",
