@@ -3,6 +3,8 @@
 The command-line entry points print ``str(error)`` as one line and exit with ``error.exit_code``.
 """
 
+from docqa.interrupts import INTERRUPTED
+
 
 class DocqaError(Exception):
     """Base class of the errors docqa reports to users as one line."""
@@ -238,6 +240,18 @@ class DocumentWriteError(DocqaError):
         super().__init__(
             f"{sent - written} of {sent} passages were not {action} {where}: {shown}{more}. "
             "Fix the cause and run the indexing command again; it completes the index without duplicates."
+        )
+
+
+class BatchInterruptedError(DocqaError):
+    """Ctrl-C while a file of questions was being answered; the rows answered before it are kept."""
+
+    exit_code = INTERRUPTED
+
+    def __init__(self, done: int, total: int, failed: int, kept_in: str) -> None:
+        super().__init__(
+            f"interrupted after {done} of {total} questions ({done - failed} answered, {failed} failed, kept in "
+            f"{kept_in})"
         )
 
 

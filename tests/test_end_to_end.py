@@ -421,6 +421,30 @@ def test_a_batch_stopped_by_the_store_keeps_the_rows_before_it(
     assert "empty" in rows["2"]["error"]
 
 
+def test_ctrl_c_in_a_batch_says_how_many_rows_were_kept(indexed, tmp_path, monkeypatch, capsys):
+    from docqa.batch import BatchAnswerer
+    from docqa.cli import main
+
+    for name in ("DOCQA_STORE", "DOCQA_STORE_PATH", "DOCQA_EMBEDDING_MODEL", "DOCQA_READER_MODEL", "DOCQA_DEVICE"):
+        monkeypatch.setenv(name, indexed[name])
+    retrieve = BatchAnswerer._retrieve
+
+    def retrieve_until_ctrl_c(self, question):
+        if question == "store down":
+            raise KeyboardInterrupt
+        return retrieve(self, question)
+
+    monkeypatch.setattr(BatchAnswerer, "_retrieve", retrieve_until_ctrl_c)
+    questions = tmp_path / "questions.csv"
+    questions.write_text(STOPPED_QUESTIONS)
+    out = tmp_path / "answers.csv"
+    assert main(["batch", str(questions), "--out", str(out), "--chunk-size", "1"]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"docqa: interrupted after 1 of 4 questions (1 answered, 0 failed, kept in {out})"
+    )
+    assert [line.split(",")[0] for line in out.read_text().splitlines()] == ["id", "1"]
+
+
 @pytest.fixture
 def page_env(indexed, monkeypatch):
     for name in ("DOCQA_STORE", "DOCQA_STORE_PATH", "DOCQA_EMBEDDING_MODEL", "DOCQA_READER_MODEL", "DOCQA_DEVICE"):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from docqa.commands.ask import add_within_argument
-from docqa.errors import BatchStoppedError, DocqaError, InputPathError, UsageError
+from docqa.errors import BatchInterruptedError, BatchStoppedError, DocqaError, InputPathError, UsageError
 from docqa.paths import QUERY_PIPELINE
 
 if TYPE_CHECKING:
@@ -81,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
             if not done or output.failed:
                 raise
             raise BatchStoppedError(done, len(rows), failed, args.out or "the output above", error) from error
+        except KeyboardInterrupt:
+            if not done or output.failed:
+                raise
+            raise BatchInterruptedError(done, len(rows), failed, args.out or "the output above") from None
         finally:
             progress.close()
     except BaseException:
