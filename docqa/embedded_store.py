@@ -8,8 +8,11 @@ On-disk layout of the store directory:
   document that has an embedding, in document order).
 - ``journal.<generation>``: changes made since that snapshot, appended as records
   ``MAGIC | op | length | crc32 | payload`` (op 1: upsert, payload a block; op 2: delete, payload a JSON id list).
-  A record cut short by a crash is ignored by readers and cut off by the next writer. When the journal grows
-  larger than the snapshot, the next writer folds both into a new snapshot with the next generation.
+  Each change (one ``write_documents``, ``delete_documents``... call) is one record, appended and fsync'ed under the
+  exclusive lock, so a crash can cut short only the last record: bytes after the last whole record that can be its
+  start (a prefix of a record, a whole record with a checksum mismatch, or zeros where its header should be) are
+  ignored by readers, who warn once, and cut off by the next writer; any other bytes make the journal damaged. When
+  the journal grows larger than the snapshot, the next writer folds both into a new snapshot with the next generation.
 - ``.lock``: writers hold an exclusive ``flock`` while they change the store, readers a shared one while they load
   it, so a reader never sees a half-written change and two writers never lose each other's documents.
 """
@@ -73,12 +76,16 @@ _BLOCK_HEAD = struct.Struct("<QQI")
 _RECORD_HEAD = struct.Struct("<4sB3xQI")
 _OP_UPSERT = 1
 _OP_DELETE = 2
+#: The first bytes of every record header a writer writes: magic, op and padding.
+_RECORD_STARTS = tuple(struct.pack("<4sB3x", _RECORD_MAGIC, op) for op in (_OP_UPSERT, _OP_DELETE))
 _DTYPE = np.dtype("<f4")
 _RECREATE_HINT = "Re-index with --recreate."
 
 
 _SHARED: dict[tuple[str, str], "EmbeddedDocumentStore"] = {}
 _SHARED_LOCK = threading.Lock()
+#: Torn journal tails already warned about in this process: (journal path, first byte, end).
+_WARNED_TAILS: set[tuple[str, int, int]] = set()
 
 
 class _Damaged(Exception):
@@ -591,7 +598,11 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         return (generation, stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     def _replay(self, size: int) -> None:
-        """Apply the journal records between the last applied one and ``size``; stop at a record cut short."""
+        """
+        Apply the journal records between the last applied one and ``size``, up to a last record cut short.
+
+        :raises docqa.errors.StoreError: when the journal holds bytes that no writer can have left there.
+        """
         self._journal_seen = size
         if size <= self._journal_offset:
             return
@@ -608,18 +619,18 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
         position = 0
         while position < len(data):
             head = data[position : position + _RECORD_HEAD.size]
+            if not any(start.startswith(head[:8]) for start in _RECORD_STARTS):
+                if any(head):
+                    raise self._damaged(journal.name, f"bad record at byte {self._journal_offset + position}")
+                break
             if len(head) < _RECORD_HEAD.size:
                 break
-            magic, op, length, crc = _RECORD_HEAD.unpack(head)
+            _, op, length, crc = _RECORD_HEAD.unpack(head)
             start, end = position + _RECORD_HEAD.size, position + _RECORD_HEAD.size + length
-            if magic != _RECORD_MAGIC:
-                if not data[position:].strip(b"\0"):
-                    break
-                raise self._damaged(journal.name, f"bad record at byte {self._journal_offset + position}")
             if end > len(data):
                 break
             payload = memoryview(data)[start:end]
-            if zlib.crc32(payload) != crc or op not in (_OP_UPSERT, _OP_DELETE):
+            if zlib.crc32(payload) != crc:
                 if end == len(data):
                     break
                 raise self._damaged(journal.name, f"bad record at byte {self._journal_offset + position}")
@@ -632,7 +643,25 @@ class EmbeddedDocumentStore(InMemoryDocumentStore):
             except (_Damaged, ValueError) as error:
                 raise self._damaged(journal.name, str(error)) from error
             position = end
+        if position < len(data):
+            self._warn_torn(journal, self._journal_offset + position, self._journal_offset + len(data))
         self._journal_offset += position
+
+    def _warn_torn(self, journal: Path, start: int, end: int) -> None:
+        """Tell the user, once per process, that the last record of ``journal`` is cut short at ``end``."""
+        key = (os.path.abspath(journal), start, end)
+        if key in _WARNED_TAILS:
+            return
+        _WARNED_TAILS.add(key)
+        logger.warning(
+            "document store {store}: the last change in {journal} was cut short (bytes {start}-{end} ignored): a crash "
+            "while writing loses only that one change, a copy of the store cut short may lose later ones too. Index "
+            "your files again to restore what is missing (unchanged files are skipped).",
+            store=self.path,
+            journal=journal.name,
+            start=start,
+            end=end,
+        )
 
     @contextmanager
     def _writing(self) -> Iterator[None]:

@@ -1,5 +1,6 @@
 """Tests of the embedded document store: persistence, crash safety, concurrent writers and retrieval."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -75,6 +76,23 @@ def start_python(code: str, *args: str) -> subprocess.Popen:
 
 def as_tuple(doc: Document) -> tuple:
     return doc.id, doc.content, doc.meta, doc.embedding
+
+
+def record_starts(journal: bytes) -> list[int]:
+    """The byte offsets at which the records of a journal start."""
+    starts, position = [], 0
+    while position < len(journal):
+        starts.append(position)
+        position += embedded_store._RECORD_HEAD.size + embedded_store._RECORD_HEAD.unpack_from(journal, position)[2]
+    return starts
+
+
+def cut_short_message(path: Path, start: int, end: int) -> str:
+    return (
+        f"document store {path}: the last change in journal.0 was cut short (bytes {start}-{end} ignored): a crash "
+        "while writing loses only that one change, a copy of the store cut short may lose later ones too. Index your "
+        "files again to restore what is missing (unchanged files are skipped)."
+    )
 
 
 def test_round_trip_keeps_content_meta_and_embeddings(tmp_path):
@@ -562,6 +580,100 @@ def test_damaged_journal_record_raises_store_error(tmp_path):
     journal.write_bytes(bytes(data))
     with pytest.raises(StoreError, match=r"journal\.0 is damaged"):
         EmbeddedDocumentStore(path=str(path)).count_documents()
+
+
+@pytest.mark.parametrize("tail", ["header", "payload", "checksum", "zeros"])
+def test_a_last_change_cut_short_is_ignored_with_one_warning(tmp_path, caplog, tail):
+    path = tmp_path / "store"
+    store = EmbeddedDocumentStore(path=str(path))
+    store.write_documents(make_docs(4))
+    store.write_documents(make_docs(4, prefix="more"))
+    journal = path / "journal.0"
+    data = journal.read_bytes()
+    last = record_starts(data)[-1]
+    if tail == "header":
+        data = data[: last + 7]
+    elif tail == "payload":
+        data = data[: (last + len(data)) // 2]
+    elif tail == "checksum":
+        data = data[:-1] + bytes([data[-1] ^ 1])
+    else:
+        data = data[:last] + bytes(len(data) - last)
+    journal.write_bytes(data)
+
+    with caplog.at_level(logging.WARNING, logger="docqa.embedded_store"):
+        reader = EmbeddedDocumentStore(path=str(path))
+        assert sorted(doc.id for doc in reader.filter_documents()) == [f"d{i}" for i in range(4)]
+        assert reader.count_documents() == 4
+        assert EmbeddedDocumentStore(path=str(path)).count_documents() == 4
+    assert [record.getMessage() for record in caplog.records] == [cut_short_message(path, last, len(data))]
+
+
+def test_a_journal_cut_short_is_repaired_by_the_next_writer_and_warned_about_once(tmp_path, caplog, monkeypatch):
+    path = tmp_path / "store"
+    store = EmbeddedDocumentStore(path=str(path))
+    for batch in range(3):
+        store.write_documents(make_docs(2, seed=batch, prefix=f"b{batch}-"))
+    journal = path / "journal.0"
+    data = journal.read_bytes()
+    second = record_starts(data)[1]
+    journal.write_bytes(data[: second + 100])
+
+    with caplog.at_level(logging.WARNING, logger="docqa.embedded_store"):
+        reader = EmbeddedDocumentStore(path=str(path))
+        assert reader.count_documents() == 2
+        writer = EmbeddedDocumentStore(path=str(path))
+        writer.write_documents(make_docs(1, prefix="after"))
+        assert record_starts(journal.read_bytes()) == [0, second]
+        assert {doc.id for doc in reader.filter_documents()} == {"b0-0", "b0-1", "after0"}
+        monkeypatch.setattr(embedded_store, "_WARNED_TAILS", set())
+        assert EmbeddedDocumentStore(path=str(path)).count_documents() == 3
+    assert [record.getMessage() for record in caplog.records] == [cut_short_message(path, second, second + 100)]
+
+
+def test_a_change_cut_short_is_one_line_on_stderr_once_per_process(tmp_path):
+    path = tmp_path / "store"
+    EmbeddedDocumentStore(path=str(path)).write_documents(make_docs(3))
+    journal = path / "journal.0"
+    size = journal.stat().st_size
+    journal.write_bytes(journal.read_bytes()[: size - 5])
+    result = run_python(
+        """
+        import sys
+        from docqa.embedded_store import EmbeddedDocumentStore
+        for _ in range(2):
+            store = EmbeddedDocumentStore(path=sys.argv[1])
+            print(store.count_documents(), store.count_documents())
+        """,
+        str(path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0"] * 4
+    assert result.stderr.splitlines() == [cut_short_message(path, 0, size - 5)]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "appended", "op"])
+def test_journal_bytes_that_are_no_record_make_a_damaged_store_not_an_empty_one(tmp_path, caplog, damage):
+    path = tmp_path / "store"
+    store = EmbeddedDocumentStore(path=str(path))
+    store.write_documents(make_docs(3))
+    store.write_documents(make_docs(3, prefix="more"))
+    journal = path / "journal.0"
+    data = bytearray(journal.read_bytes())
+    if damage == "garbage":
+        data, where = bytearray(b"garbage"), 0
+    elif damage == "appended":
+        data, where = data + b"not a journal record", len(data)
+    else:
+        where = record_starts(bytes(data))[-1]
+        data[where + 4] = 7
+    journal.write_bytes(bytes(data))
+    with pytest.raises(StoreError) as error:
+        EmbeddedDocumentStore(path=str(path)).count_documents()
+    assert str(error.value) == (
+        f"document store {path}: the journal.0 is damaged (bad record at byte {where}). Re-index with --recreate."
+    )
+    assert not caplog.records
 
 
 def test_a_file_in_the_way_of_the_store_is_named_for_reads_and_writes(tmp_path):
