@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -51,7 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def quiet_libraries() -> None:
     """Keep library warnings and progress bars off the user's terminal."""
-    import logging
     import os
     import warnings
 
@@ -78,12 +78,32 @@ def quiet_libraries() -> None:
 
 
 def warn_about_settings(prog: str) -> None:
-    """Print one line per ``.env`` line that is ignored and per ``DOCQA_*`` variable docqa does not read (a misspelled
-    setting would be ignored silently)."""
+    """
+    Print one line per ``.env`` line that is ignored and per ``DOCQA_*`` variable docqa does not read (a misspelled
+    setting would be ignored silently), and show the warnings docqa's modules log (a store journal cut short) as
+    ``prog: warning: ...`` lines too.
+    """
     from docqa.settings import settings_warnings
 
     for line in settings_warnings():
         print(f"{prog}: warning: {line}", file=sys.stderr)
+    logger = logging.getLogger("docqa")
+    if not any(isinstance(handler, _WarningLines) for handler in logger.handlers):
+        logger.addHandler(_WarningLines(prog))
+
+
+class _WarningLines(logging.Handler):
+    """Logged warnings as ``prog: warning: message`` lines on the standard error of the moment."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(logging.WARNING)
+        self.prog = prog
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(f"{self.prog}: warning: {record.getMessage()}", file=sys.stderr)
+        except Exception:
+            self.handleError(record)
 
 
 def run_command(prog: str, handler, args: argparse.Namespace) -> int:

@@ -130,6 +130,26 @@ def test_status_names_the_store_its_contents_and_the_models(tmp_path):
     assert not (tmp_path / "none").exists(), "status creates nothing"
 
 
+def test_a_store_journal_cut_short_is_one_warning_line(tmp_path):
+    import os
+
+    from haystack import Document
+
+    from docqa.embedded_store import EmbeddedDocumentStore
+
+    store = tmp_path / "store"
+    EmbeddedDocumentStore(path=str(store)).write_documents([Document(content="passage", meta={"file_path": "/a.txt"})])
+    journal = store / "journal.0"
+    journal.write_bytes(journal.read_bytes()[:-5])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
+    env.update(DOCQA_STORE_PATH=str(store), DOCQA_READER_MODEL="/models/reader", DOCQA_DEVICE="cpu")
+    result = run_docqa("status", env=env)
+    assert result.returncode == 0, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"docqa: warning: document store {store}: the last change in journal.0 was cut short")
+    assert result.stdout.startswith(f"store: embedded store at {store}: 0 passages")
+
+
 def test_a_misspelled_setting_is_named_with_the_closest_one(tmp_path):
     import os
 
