@@ -1,5 +1,7 @@
-"""Text files with NUL bytes: UTF-16 without a byte-order mark is decoded, text with a few stray NULs is read without
-them, and binary files and files with many NULs are skipped with a reason that says what to do."""
+"""How text files are decoded: UTF-16 without a byte-order mark (also Chinese or Thai, whose UTF-16 has few NUL bytes
+or none), text with a few stray NULs without them, Central European, Baltic, Cyrillic, Greek and Turkish legacy code
+pages told from Windows-1252 (which Western European text still is); binary files and files with many NULs are
+skipped with a reason that says what to do."""
 
 import codecs
 import random
@@ -157,3 +159,253 @@ def test_files_without_nul_bytes_are_read_as_before():
     assert text_encoding(text.encode("utf-32")) == "utf-32"
     assert text_encoding(text.encode("cp1252")) == "cp1252"
     assert text_encoding(text.encode("utf-8-sig")) == "utf-8-sig"
+
+
+#: One line and a paragraph in each language, and the legacy code pages its files are saved in.
+LEGACY_TEXTS = {
+    "Polish": (
+        ("cp1250", "iso8859_2"),
+        "Pociąg z Łodzi do Gdańska odjeżdża o ósmej rano z peronu trzeciego.",
+        "Zarząd spółki poinformował, że sprawozdanie finansowe zostanie opublikowane w przyszłym tygodniu. Mieszkańcy "
+        "Wrocławia i Poznania mogą składać wnioski do końca września.\nŹródła podają, że budowa mostu potrwa jeszcze "
+        "co najmniej dwa lata.\n",
+    ),
+    "Czech": (
+        ("cp1250", "iso8859_2"),
+        "Příliš žluťoučký kůň úpěl ďábelské ódy a pak odešel do stáje.",
+        "Městský úřad oznámil, že rekonstrukce náměstí bude dokončena nejpozději v říjnu. Všechny dokumenty musí být "
+        "předloženy do konce příštího měsíce.\nŘeditel školy poděkoval učitelům a popřál všem krásné prázdniny.\n",
+    ),
+    "Slovak": (
+        ("cp1250", "iso8859_2"),
+        "Ďalšie informácie nájdete na webovej stránke ministerstva školstva.",
+        "Mestský úrad oznámil, že rekonštrukcia námestia bude ukončená najneskôr v októbri. Podľa predpovede počasia "
+        "bude v stredu slnečno.\nRiaditeľ školy poďakoval učiteľom za ich prácu.\n",
+    ),
+    "Hungarian": (
+        ("cp1250", "iso8859_2"),
+        "Győr és Szeged között naponta négy vonat közlekedik, az első reggel hétkor indul.",
+        "Az önkormányzat bejelentette, hogy a főtér felújítása legkésőbb októberben befejeződik. Minden dokumentumot a "
+        "jövő hónap végéig kell benyújtani.\nÁrvíztűrő tükörfúrógép.\n",
+    ),
+    "Slovenian": (
+        ("cp1250", "iso8859_2"),
+        "Občina je sporočila, da bo prenova trga končana najkasneje oktobra.",
+        "Vse dokumente je treba oddati do konca prihodnjega meseca, sicer vloga ne bo obravnavana. Po vremenski "
+        "napovedi bo v sredo sončno.\nRavnatelj šole se je zahvalil učiteljem za njihovo delo.\n",
+    ),
+    "Croatian": (
+        ("cp1250", "iso8859_2"),
+        "Prema vremenskoj prognozi u srijedu će biti sunčano, a noću će pasti kiša.",
+        "Gradsko vijeće objavilo je da će obnova trga biti završena najkasnije u listopadu. Đakovo i Čakovec dobit će "
+        "nove dječje vrtiće.\nRavnatelj škole zahvalio je učiteljima na trudu.\n",
+    ),
+    "Romanian": (
+        ("cp1250", "iso8859_2"),
+        "Trenul de la Bucureşti la Cluj pleacă în fiecare zi la ora şapte dimineaţa.",
+        "Primăria a anunţat că renovarea pieţei va fi finalizată cel târziu în octombrie. Directorul şcolii le-a "
+        "mulţumit profesorilor.\nBiblioteca din Timişoara va fi deschisă joia cu două ore mai mult.\n",
+    ),
+    "Lithuanian": (
+        ("cp1257", "iso8859_13"),
+        "Traukinys iš Vilniaus į Šiaulius išvyksta kasdien septintą valandą ryto.",
+        "Savivaldybė pranešė, kad aikštės rekonstrukcija bus baigta ne vėliau kaip spalio mėnesį. Žmonės iš Klaipėdos "
+        "ir Panevėžio galės užsiregistruoti internetu.\n",
+    ),
+    "Latvian": (
+        ("cp1257", "iso8859_13"),
+        "Liepājas bibliotēka ceturtdienās būs atvērta divas stundas ilgāk.",
+        "Pašvaldība paziņoja, ka laukuma pārbūve tiks pabeigta ne vēlāk kā oktobrī. Visi dokumenti jāiesniedz līdz "
+        "nākamā mēneša beigām.\nVilciens no Rīgas atiet katru dienu septiņos no rīta.\n",
+    ),
+    "Estonian": (
+        ("cp1257", "iso8859_15"),
+        "Žürii teatab konkursi võitjad reedel, šokolaadi jagatakse kõigile.",
+        "Linnavalitsus teatas, et väljaku rekonstrueerimine lõpeb hiljemalt oktoobris. Kõik dokumendid tuleb esitada "
+        "järgmise kuu lõpuks.\nŽürii teatab võitjad reedel.\n",
+    ),
+    "Russian": (
+        ("cp1251", "koi8_r", "iso8859_5", "cp866"),
+        "Библиотека в Новосибирске по четвергам будет работать на два часа дольше.",
+        "Городская администрация сообщила, что реконструкция площади завершится не позднее октября. Все документы "
+        "необходимо представить до конца следующего месяца.\nСъезд участников состоится в понедельник.\n",
+    ),
+    "Ukrainian": (
+        ("cp1251", "koi8_u"),
+        "Бібліотека в Харкові по четвергах працюватиме на дві години довше.",
+        "Міська рада повідомила, що реконструкція площі завершиться не пізніше жовтня. Усі документи потрібно подати "
+        "до кінця наступного місяця.\nПотяг з Києва до Львова відправляється щодня.\n",
+    ),
+    "Bulgarian": (
+        ("cp1251",),
+        "Влакът от София за Варна тръгва всеки ден в седем часа сутринта.",
+        "Общината съобщи, че ремонтът на площада ще приключи най-късно през октомври. Всички документи трябва да бъдат "
+        "представени до края на следващия месец.\n",
+    ),
+    "Serbian": (
+        ("cp1251",),
+        "Воз из Београда за Нови Сад полази сваког дана у седам сати ујутру.",
+        "Градска управа је саопштила да ће реконструкција трга бити завршена најкасније у октобру. Сви документи "
+        "морају бити предати до краја следећег месеца.\n",
+    ),
+    "Greek": (
+        ("cp1253", "iso8859_7"),
+        "Η βιβλιοθήκη στον Άγιο Νικόλαο θα μένει ανοιχτή δύο ώρες περισσότερο.",
+        "Ο δήμος ανακοίνωσε ότι η ανακαίνιση της πλατείας θα ολοκληρωθεί το αργότερο τον Οκτώβριο. Όλα τα έγγραφα "
+        "πρέπει να υποβληθούν έως το τέλος του επόμενου μήνα.\n",
+    ),
+    "Turkish": (
+        ("cp1254", "iso8859_9"),
+        "Okul müdürü öğretmenlere teşekkür etti ve herkese iyi tatiller diledi.",
+        "Belediye, meydanın yenilenmesinin en geç ekimde tamamlanacağını açıkladı. Tüm belgelerin gelecek ayın sonuna "
+        "kadar teslim edilmesi gerekiyor.\nİstanbul'dan Ankara'ya giden tren her gün sabah yedide kalkıyor.\n",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "encoding", "text"),
+    [
+        pytest.param(language, encoding, text, id=f"{language}-{encoding}-{length}")
+        for language, (encodings, line, paragraph) in LEGACY_TEXTS.items()
+        for encoding in encodings
+        for length, text in (("line", line), ("paragraph", paragraph))
+    ],
+)
+def test_central_european_baltic_cyrillic_greek_and_turkish_code_pages_are_read_right(language, encoding, text):
+    data = text.encode(encoding)
+    found = text_encoding(data)
+    assert found is not None and data.decode(found) == text, (found, data.decode(found or "latin-1")[:80])
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Łódź", "cp1250"),
+        ("Łódź", "iso8859_2"),
+        ("Spotkanie w Łodzi", "cp1250"),
+        ("Kraków i Gdańsk", "cp1250"),
+        ("Zażółć gęślą jaźń", "iso8859_2"),
+        ("Příliš žluťoučký kůň úpěl ďábelské ódy", "iso8859_2"),
+        ("Šiaulių universitetas", "cp1257"),
+        ("Timişoara", "cp1250"),
+        ("Đakovo", "cp1250"),
+        ("Teşekkürler", "cp1254"),
+        ("Москва", "koi8_r"),
+        ("Привет, мир", "iso8859_5"),
+        ("Київ", "cp1251"),
+        ("Αθήνα", "iso8859_7"),
+    ],
+)
+def test_short_names_in_legacy_code_pages_are_read_right(text, encoding):
+    data = text.encode(encoding)
+    assert data.decode(text_encoding(data)) == text
+
+
+WESTERN_TEXTS = {
+    "English": "The naïve café owner, Zoë, served crème brûlée — “délicieux!” — for £5 or 6 €.",
+    "German": "„Wir müssen reden“, sagte Frau Müller, und das Café in Düsseldorf schloss um 18 Uhr (25 °C, § 5).",
+    "French": "« Bonjour ! » L’école ouvre à 8 h ; c’est déjà l’été… Le cœur de la forêt fait 40 m², n° 5.",
+    "Spanish": "¿Dónde está la estación? ¡Allí! — dijo el señor Muñoz en Logroño, el 1º de mayo.",
+    "Norwegian": "Toget fra Oslo til Bergen går hver dag; blåbærsyltetøy og rødgrøt serveres på Tromsø.",
+    "Portuguese": "A comissão de avaliação não aprovou as alterações; a reunião será às 9h30 em São João.",
+    "Italian": "Perché no? È già così: la città è più bella di sera, disse l’ingegnere.",
+    "Swedish": "Tåget från Stockholm till Göteborg går varje dag klockan sju på morgonen.",
+    "Finnish": "Hyvää päivää! Sääennuste lupaa lämmintä; yöllä pakkasta.",
+    "Icelandic": "Þórður og Guðrún fóru til Reykjavíkur í gær; veðrið var gott á Alþingi.",
+    "Danish": "Træerne i haven er høje, og knæet gør ondt efter turen til Århus.",
+    "Catalan": "Català: la Mònica va a l’església de València; història, pàgina, cèntim.",
+}
+
+
+@pytest.mark.parametrize("text", WESTERN_TEXTS.values(), ids=WESTERN_TEXTS)
+def test_western_european_text_in_windows_1252_is_read_as_before(text):
+    data = text.encode("cp1252")
+    assert text_encoding(data) == "cp1252"
+    assert text_encoding((text * 40).encode("cp1252")) == "cp1252"
+    assert text_encoding(text.encode("utf-8")) == "utf-8"
+
+
+def test_ascii_text_is_utf8():
+    assert text_encoding(b"The ferry leaves at seven every morning.\r\n") == "utf-8"
+
+
+#: Text whose UTF-16 has few NUL bytes or none: no ASCII (Chinese, Japanese, Thai without spaces) or little.
+WIDE_TEXTS = {
+    "Chinese": "所有文件必须在下个月底之前提交，否则申请将不予审理。校长感谢老师们的辛勤工作，并祝大家暑假愉快。",
+    "Traditional Chinese": "從台北到高雄的火車每天早上七點出發。市政府宣佈廣場翻新工程最遲將於十月完成。",
+    "Japanese": "東京から大阪行きの列車は毎朝七時に出発します。\r\nすべての書類は来月末までに提出してください。\r\n",
+    "Korean": "서울에서 부산으로 가는 기차는 매일 아침 일곱 시에 출발합니다.",
+    "Thai": "รถไฟจากกรุงเทพไปเชียงใหม่ออกทุกวันเวลาเจ็ดโมงเช้า",
+    "Russian": "Поезд из Москвы в Санкт-Петербург отправляется каждый день в семь часов утра.\r\n",
+    "Greek": "Ο δήμος ανακοίνωσε ότι η ανακαίνιση της πλατείας θα ολοκληρωθεί τον Οκτώβριο.",
+    "Arabic": "أعلنت البلدية أن تجديد الساحة سينتهي في موعد أقصاه أكتوبر.",
+    "Hebrew": "העירייה הודיעה כי שיפוץ הכיכר יסתיים לכל המאוחר באוקטובר.",
+    "Hindi": "नगर निगम ने घोषणा की कि चौक का नवीनीकरण अक्टूबर तक पूरा हो जाएगा।",
+    "Chinese without punctuation": "市政府宣布广场翻新工程最迟将于十月完成",
+}
+
+
+@pytest.mark.parametrize("text", WIDE_TEXTS.values(), ids=WIDE_TEXTS)
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_in_other_scripts_is_decoded(text, encoding):
+    for repeated in (text, text * 50):
+        data = repeated.encode(encoding)
+        assert text_encoding(data) == encoding
+        assert data.decode(encoding) == repeated
+
+
+def test_a_chinese_utf16_file_without_a_byte_order_mark_is_indexed(tmp_path):
+    path = tmp_path / "notice.txt"
+    path.write_bytes(WIDE_TEXTS["Chinese"].encode("utf-16-be"))
+    assert unreadable_reason(path) is None
+    assert _read(path) == WIDE_TEXTS["Chinese"]
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        (WIDE_TEXTS["Chinese"], "gb18030"),
+        (WIDE_TEXTS["Traditional Chinese"], "big5"),
+        (WIDE_TEXTS["Japanese"], "cp932"),
+        (WIDE_TEXTS["Korean"], "euc_kr"),
+        (WIDE_TEXTS["Thai"], "cp874"),
+        (WIDE_TEXTS["Arabic"], "cp1256"),
+        (WIDE_TEXTS["Hebrew"], "cp1255"),
+    ],
+)
+def test_legacy_encodings_of_other_scripts_are_not_taken_for_utf16(text, encoding):
+    data = text.encode(encoding)
+    assert data.decode(text_encoding(data)) == text
+
+
+def _random_bytes(seed: int, size: int, low: int = 0) -> bytes:
+    rng = random.Random(seed)
+    return bytes(rng.randrange(low, 256) for _ in range(size))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _random_bytes(1, 4096),
+        _random_bytes(2, 4096, low=1),
+        _random_bytes(3, 4096, low=0x80),
+        struct.pack("<2000H", *random.Random(4).choices(range(0x101, 0xFFFF), k=2000)),
+        struct.pack("<2000H", *random.Random(5).choices(range(0x4E00, 0xA000), k=2000)),
+        struct.pack("<1000f", *(random.Random(6).uniform(-1, 1) for _ in range(1000))),
+        b"\xff\xd8\xff\xe0" + _random_bytes(7, 2000, low=1),
+        bytes(range(1, 256)) * 8,
+    ],
+    ids=["random", "without-nul", "high", "uint16", "uint16-in-cjk-range", "float32", "jpeg", "every-byte"],
+)
+def test_binary_data_is_not_taken_for_text_in_any_encoding(data):
+    assert text_encoding(data) is None
+
+
+def test_a_czech_page_without_a_declared_charset_is_converted_right(tmp_path):
+    text = "Městský úřad oznámil, že rekonstrukce náměstí v Plzni bude dokončena nejpozději v říjnu."
+    path = tmp_path / "oznameni.html"
+    path.write_bytes(f"<html><body><p>{text}</p></body></html>".encode("iso8859_2"))
+    assert unreadable_reason(path) is None
+    [document] = HTMLConverter().run([path])["documents"]
+    assert document.content == text
