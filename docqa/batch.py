@@ -4,6 +4,7 @@ Rows are written as soon as their chunk is read, so an interrupted or failing ru
 a row that cannot be answered (empty or too long question) gets its reason in the ``error`` column.
 """
 
+import codecs
 import csv
 import io
 import itertools
@@ -87,9 +88,11 @@ def parse_questions(name: str, data: bytes, suffix: str | None = None) -> list[Q
     :raises DatasetError: when the file is empty, not UTF-8 text or malformed, naming ``name`` and the line.
     """
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(_question_file_encoding(data))
     except UnicodeDecodeError as error:
-        raise DatasetError(name, "is not UTF-8 text; save the questions as UTF-8") from error
+        raise DatasetError(
+            name, "is not UTF-8 text; save the questions as UTF-8 (in Excel: Save As, 'CSV UTF-8')"
+        ) from error
     if "\x00" in text:
         raise DatasetError(name, "is a binary file, not text; give a .csv, .jsonl or .txt file of questions")
     if not text.strip():
@@ -106,6 +109,16 @@ def parse_questions(name: str, data: bytes, suffix: str | None = None) -> list[Q
     if not rows:
         raise DatasetError(name, "has no questions, only a header or blank lines; put one question per row")
     return _repeated_ids_failed(rows)
+
+
+def _question_file_encoding(data: bytes) -> str:
+    """UTF-32 or UTF-16 where the bytes start with its byte-order mark (Notepad's and Excel's "Unicode" text), else
+    UTF-8 with or without one."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return "utf-8-sig"
 
 
 def _repeated_ids_failed(rows: list[QuestionRow]) -> list[QuestionRow]:

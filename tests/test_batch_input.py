@@ -1,3 +1,4 @@
+import codecs
 import csv
 import errno
 import io
@@ -144,8 +145,23 @@ def test_a_row_that_could_not_be_read_keeps_its_own_problem_when_its_id_repeats(
 
 def test_binary_question_file(tmp_path):
     path = tmp_path / "q.csv"
-    path.write_bytes(b"\xff\xfe\x00\x81binary")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x81binary")
     with pytest.raises(DatasetError, match="not UTF-8"):
+        read_questions(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_unicode_question_files_with_a_byte_order_mark_are_read(tmp_path, encoding):
+    path = tmp_path / "q.txt"
+    bom = {"utf-16": b"", "utf-16-be": codecs.BOM_UTF16_BE, "utf-32": b""}[encoding]
+    path.write_bytes(bom + "Hvem bygde broen?\r\nWhere is Zürich?\r\n".encode(encoding))
+    assert [row.question for row in read_questions(path)] == ["Hvem bygde broen?", "Where is Zürich?"]
+
+
+def test_a_question_file_in_an_old_code_page_is_refused_with_how_to_save_it(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_bytes("id,question\n1,Hvor ligger Tromsø?\n".encode("cp1252"))
+    with pytest.raises(DatasetError, match="not UTF-8 text; save the questions as UTF-8 \\(in Excel: Save As"):
         read_questions(path)
 
 
