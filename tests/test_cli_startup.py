@@ -67,6 +67,17 @@ def test_a_usage_error_is_one_line_and_loads_no_model_library():
     assert heavy == []
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [(["  "], "docqa: the question is empty."), (["Who?", "--top-k", "0"], "docqa: --top-k must be at least 1")],
+)
+def test_a_question_that_cannot_be_asked_is_refused_before_any_model_library_loads(args, line):
+    result, heavy = run_and_list("docqa", "ask", *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith(line) and len(result.stderr.splitlines()) == 1, result.stderr
+    assert {module.split(".")[0] for module in heavy} <= {"transformers"}, "only its logging, to quiet it"
+
+
 def test_an_unknown_option_points_to_the_commands_own_help():
     result, heavy = run_and_list("docqa", "ask", "Who?", "--bogus")
     assert result.returncode == 2

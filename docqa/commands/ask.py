@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     """Ask one question, or every question read from standard input, and print the answers."""
     if args.top_k is not None and args.top_k < 1:
         raise UsageError("--top-k must be at least 1")
+    if args.question is not None and not args.question.strip():
+        raise EmptyQuestionError()
     from docqa.ask import QuestionAnswering
 
     qa = QuestionAnswering(args.pipeline)
