@@ -569,12 +569,17 @@ def test_a_journal_after_a_snapshot_without_the_snapshot_is_a_damaged_store_not_
     assert EmbeddedDocumentStore(path=str(path)).count_documents() == 3
 
 
-def test_damaged_journal_record_raises_store_error(tmp_path):
+def two_changes(tmp_path: Path, count: int) -> tuple[Path, Path]:
+    """A store written twice, ``count`` documents each time: its folder and its journal."""
     path = tmp_path / "store"
     store = EmbeddedDocumentStore(path=str(path))
-    store.write_documents(make_docs(5))
-    store.write_documents(make_docs(5, prefix="more"))
-    journal = path / "journal.0"
+    store.write_documents(make_docs(count))
+    store.write_documents(make_docs(count, prefix="more"))
+    return path, path / "journal.0"
+
+
+def test_damaged_journal_record_raises_store_error(tmp_path):
+    path, journal = two_changes(tmp_path, 5)
     data = bytearray(journal.read_bytes())
     data[30] ^= 0xFF
     journal.write_bytes(bytes(data))
@@ -584,11 +589,7 @@ def test_damaged_journal_record_raises_store_error(tmp_path):
 
 @pytest.mark.parametrize("tail", ["header", "payload", "checksum", "zeros"])
 def test_a_last_change_cut_short_is_ignored_with_one_warning(tmp_path, caplog, tail):
-    path = tmp_path / "store"
-    store = EmbeddedDocumentStore(path=str(path))
-    store.write_documents(make_docs(4))
-    store.write_documents(make_docs(4, prefix="more"))
-    journal = path / "journal.0"
+    path, journal = two_changes(tmp_path, 4)
     data = journal.read_bytes()
     last = record_starts(data)[-1]
     if tail == "header":
@@ -654,11 +655,7 @@ def test_a_change_cut_short_is_one_line_on_stderr_once_per_process(tmp_path):
 
 @pytest.mark.parametrize("damage", ["garbage", "appended", "op"])
 def test_journal_bytes_that_are_no_record_make_a_damaged_store_not_an_empty_one(tmp_path, caplog, damage):
-    path = tmp_path / "store"
-    store = EmbeddedDocumentStore(path=str(path))
-    store.write_documents(make_docs(3))
-    store.write_documents(make_docs(3, prefix="more"))
-    journal = path / "journal.0"
+    path, journal = two_changes(tmp_path, 3)
     data = bytearray(journal.read_bytes())
     if damage == "garbage":
         data, where = bytearray(b"garbage"), 0

@@ -461,6 +461,17 @@ def open_page():
     return page
 
 
+def answer_file_on_page(questions: str):
+    """The page after answering the CSV text ``questions`` on its Question file tab."""
+    page = open_page()
+    page.file_uploader(key="questions").set_value(("questions.csv", questions.encode(), "text/csv"))
+    page.run()
+    page.button(key="answer_all").click()
+    page.run()
+    assert not page.exception
+    return page
+
+
 def ask_on_page(question: str, page=None):
     page = page or open_page()
     page.text_input(key="question").input(question)
@@ -489,13 +500,9 @@ def test_page_searches_only_the_files_chosen(page_env):
 
 
 def test_page_answers_a_question_file_in_the_order_of_its_rows(page_env):
-    questions = "id,question\nq1,Who built the bridge?\nq2,\nq3,Who brews green tea?\nq1,When was it lit?\n"
-    page = open_page()
-    page.file_uploader(key="questions").set_value(("questions.csv", questions.encode(), "text/csv"))
-    page.run()
-    page.button(key="answer_all").click()
-    page.run()
-    assert not page.exception
+    page = answer_file_on_page(
+        "id,question\nq1,Who built the bridge?\nq2,\nq3,Who brews green tea?\nq1,When was it lit?\n"
+    )
     rows = page.get("dataframe")[0].value
     assert list(rows["id"]) == ["q1", "q2", "q3", "q1"]
     assert list(rows["question"]) == ["Who built the bridge?", "", "Who brews green tea?", "When was it lit?"]
@@ -621,12 +628,7 @@ def test_page_indexes_uploads_then_answers_questions_and_question_files(fresh_pa
 def test_page_keeps_the_rows_of_a_stopped_question_file_and_forgets_them_for_a_new_file(
     page_env, store_fails_on_one_question
 ):
-    page = open_page()
-    page.file_uploader(key="questions").set_value(("questions.csv", STOPPED_QUESTIONS.encode(), "text/csv"))
-    page.run()
-    page.button(key="answer_all").click()
-    page.run()
-    assert not page.exception
+    page = answer_file_on_page(STOPPED_QUESTIONS)
     assert [error.value for error in page.error] == ["Elasticsearch at http://127.0.0.1:9 did not answer within 30 s."]
     assert "1 of 4 questions answered, 1 failed, 2 not reached: the run stopped on an error." in [
         caption.value for caption in page.caption
