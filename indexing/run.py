@@ -48,11 +48,11 @@ class IndexSummary:
 
     def line(self) -> str:
         """The one-line summary printed at the end of a run."""
-        upgraded = f", {self.files_upgraded} of them indexed again for this docqa" if self.files_upgraded else ""
-        text = (
-            f"indexed {_counted(self.files_indexed, 'file')} ({_counted(self.passages_written, 'passage')} written"
-            f"{upgraded}), {self.files_unchanged} unchanged, "
-        )
+        passages = _counted(self.passages_written, "passage")
+        text = f"indexed {_counted(self.files_indexed, 'file')} ({passages} written), "
+        if self.files_upgraded:
+            text += f"{self.files_upgraded} of them again because an older docqa had indexed them, "
+        text += f"{self.files_unchanged} unchanged, "
         if self.files_removed:
             text += f"{self.files_removed} gone from disk (passages removed), "
         text += f"{len(self.skipped)} skipped"
