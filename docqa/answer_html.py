@@ -10,12 +10,17 @@ from docqa.ask import Answer, one_line, page_citation
 
 
 def passage_html(context: str, start: int, end: int) -> str:
-    """The passage with the answer ``context[start:end]`` marked, its line breaks shown as such."""
+    """The passage with the answer ``context[start:end]`` marked, its line breaks shown as such (a page break as
+    a line break)."""
+
+    def shown(text: str) -> str:
+        return html.escape(text.replace("\f", "\n"))
+
     return (
         '<p style="white-space: pre-wrap">'
-        + html.escape(context[:start])
-        + f"<mark><b>{html.escape(context[start:end])}</b></mark>"
-        + html.escape(context[end:])
+        + shown(context[:start])
+        + f"<mark><b>{shown(context[start:end])}</b></mark>"
+        + shown(context[end:])
         + "</p>"
     )
 

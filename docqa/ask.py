@@ -120,6 +120,15 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _page_label(span: ExtractedAnswer) -> str | None:
+    """The printed label of the answer's page: its passage's, or the next page's for an answer past a page break."""
+    meta = span.document.meta  # type: ignore[union-attr]
+    page = span.meta.get("page_number")
+    if isinstance(page, int) and isinstance(meta.get("page_number"), int) and page > meta["page_number"]:
+        return meta.get("next_page_label")
+    return meta.get("page_label")
+
+
 def _answer(span: ExtractedAnswer) -> Answer | None:
     """The reader's span without the white space around it (a token's offsets may take a line break along); None
     when nothing else is left."""
@@ -135,7 +144,7 @@ def _answer(span: ExtractedAnswer) -> Answer | None:
         start=start,
         end=end,
         context=context,
-        page_label=span.document.meta.get("page_label"),  # type: ignore[union-attr]
+        page_label=_page_label(span),
     )
 
 

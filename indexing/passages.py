@@ -10,7 +10,7 @@ from haystack import Document, component, default_from_dict, default_to_dict
 #: How indexing turns a file into passages, written into every passage as ``passage_format``. Raised whenever
 #: converting, cleaning or splitting gives other passages for the same file, so that indexing after an upgrade reads
 #: again the files an older docqa indexed, as if they had changed. 2: printed PDF page labels, HTML captions and
-#: asides (1: any passage without the field).
+#: asides, sentences across page breaks (1: any passage without the field).
 PASSAGE_FORMAT = 2
 
 PASSAGE_META_FIELDS = (
@@ -18,6 +18,7 @@ PASSAGE_META_FIELDS = (
     "file_name",
     "page_number",
     "page_label",
+    "next_page_label",
     "char_start",
     "char_end",
     "file_sha256",
@@ -63,7 +64,8 @@ class PassageMetadata:
     Offsets: ``char_start``/``char_end`` index the file's converted and cleaned text, the text the splitter split
     (the splitter's ``split_idx_start``), so ``text[char_start:char_end] == content``. ``page_number`` (the
     splitter's, 1-based) is kept only for paged formats, with ``page_label``, the number printed on that page, where
-    the converter found one that differs from it (a PDF's ``page_labels``). Other metadata from the
+    the converter found one that differs from it (a PDF's ``page_labels``), and ``next_page_label`` for a passage
+    that goes on on the next page (a sentence across a page break). Other metadata from the
     converters (e.g. DOCX properties) is dropped.
     """
 
@@ -111,6 +113,8 @@ class PassageMetadata:
             meta["page_number"] = page = int(doc.meta.get("page_number", 1))
             if label := printed_label(doc.meta.get("page_labels"), page):
                 meta["page_label"] = label
+            if "\f" in content and (label := printed_label(doc.meta.get("page_labels"), page + 1)):
+                meta["next_page_label"] = label
         if doc.meta.get("encoding"):
             meta["encoding"] = doc.meta["encoding"]
         return Document(id=passage_id(path, start, content), content=content, meta=meta)

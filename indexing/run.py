@@ -95,7 +95,11 @@ def pages_without_text(path: Path, passages: list[Document]) -> list[int]:
         count = len(PdfReader(path).pages)
     except Exception:
         return []
-    with_text = {int(p.meta.get("page_number", 0)) for p in passages}
+    with_text = {
+        int(p.meta.get("page_number", 0)) + crossed
+        for p in passages
+        for crossed in range((p.content or "").count("\f") + 1)
+    }
     return [page for page in range(1, count + 1) if page not in with_text]
 
 

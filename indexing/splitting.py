@@ -16,7 +16,10 @@ passage (a transcript, a text pasted without punctuation) is cut between words, 
 found with a small rule: a ``.``, ``!`` or ``?`` (and closing quotes or brackets) followed by white space, or a
 line break.
 
-Passages never cross a page break (form feed), so a passage's page is the page of all its text. The spans are
+A passage crosses a page break (form feed) only where a sentence does: when a page's text ends inside a sentence,
+the next page's first passage starts with that sentence's beginning (up to :data:`OVERLAP_WORDS` words), so a fact
+split by the page break is whole in one passage; a passage's page is the page it starts on, and an answer's page is
+counted from the form feeds before it (``docqa.components.reader``). The spans are
 computed here, with their pages, rather than found again by searching for each passage's text, as Haystack's
 ``DocumentSplitter`` does: that search matched a later copy of repeated text (merged invoices from one template
 were cited on the wrong page, with offsets past the end of the text) and took minutes for a text of a few MB.
@@ -30,6 +33,7 @@ OVERLAP_WORDS = 30
 _UNIT_END = re.compile(r"""[.!?]+["'”’)\]]*\s+|\n+""")
 _SPACED_WORD = re.compile(r"\S+\s*")
 _COUNTED = re.compile(r"\w+|[^\w\s]")
+_SENTENCE_END = re.compile(r"""[.!?]["'”’)\]]*\s*$""")
 
 
 def word_count(text: str) -> int:
@@ -92,21 +96,41 @@ def passage_spans(
     :param max_words: the most words in one passage (see the module docstring for what a word is).
     :param overlap_words: at most this many words of whole trailing sentences are repeated in the next passage.
     :returns: ``(start, end, page)`` of each passage in order: ``text[start:end]`` has no leading or trailing white
-        space and no form feed; ``page`` is 1 + the number of form feeds before ``start``.
+        space and at most one form feed (a sentence that goes on on the next page); ``page`` is 1 + the number of form
+        feeds before ``start``.
     """
     spans: list[tuple[int, int, int]] = []
     page_start = 0
+    carried: list[tuple[int, int, int]] = []
     for page, page_end in enumerate([*(m.start() for m in re.finditer("\f", text)), len(text)], start=1):
-        units = _units(text, page_start, page_end, max_words)
+        own = _units(text, page_start, page_end, max_words)
+        units = carried + own if any(text[start:end].strip() for start, end, _ in own) else own
         for first, last in _pack(units, max_words, overlap_words):
             start, end = units[first][0], units[last][1]
             passage = text[start:end]
             stripped = passage.strip()
             if stripped:
                 start += len(passage) - len(passage.lstrip())
-                spans.append((start, start + len(stripped), page))
+                spans.append((start, start + len(stripped), page - (first < len(units) - len(own))))
+        carried = _unfinished_sentence(text, own, overlap_words)
         page_start = page_end + 1
     return spans
+
+
+def _unfinished_sentence(
+    text: str, units: list[tuple[int, int, int]], overlap_words: int
+) -> list[tuple[int, int, int]]:
+    """The last units of a page when they hold a sentence that goes on on the next page (the page's text does not
+    end a sentence), at most ``overlap_words`` words: the next page's first passage starts with them."""
+    filled = [unit for unit in units if text[unit[0] : unit[1]].strip()]
+    carried: list[tuple[int, int, int]] = []
+    words = 0
+    for unit in reversed(filled):
+        if _SENTENCE_END.search(text, unit[0], unit[1]) or words + unit[2] > overlap_words:
+            break
+        carried.insert(0, unit)
+        words += unit[2]
+    return carried
 
 
 def split_into_passages(text: str, max_words: int = MAX_WORDS, overlap_words: int = OVERLAP_WORDS) -> list[str]:

@@ -101,6 +101,29 @@ def test_a_page_with_its_own_printed_number_is_cited_by_both():
     assert page_citation(4) == ", page 4" and page_citation(None, "ii") == ""
 
 
+def test_an_answer_past_a_page_break_in_its_passage_is_cited_by_that_pages_number():
+    passage = Document(
+        content="The new contract was signed by\fOla Nordmann on 3 May.",
+        meta={"file_path": "/docs/c.pdf", "page_number": 4, "page_label": "2", "next_page_label": "3"},
+    )
+    start = passage.content.index("Ola")
+
+    def span(begin: int, page: int) -> ExtractedAnswer:
+        return ExtractedAnswer(
+            query="q",
+            score=0.8,
+            data=passage.content[begin : begin + 3],
+            document=passage,
+            document_offset=ExtractedAnswer.Span(begin, begin + 3),
+            meta={"page_number": page},
+        )
+
+    after, before = result_from_answers("q", [span(start, 5), span(4, 4)], [passage]).answers
+    assert (after.page, after.page_label, before.page, before.page_label) == (5, "3", 4, "2")
+    marked = _parse(passage_html(passage.content, start, start + 3))
+    assert "".join(marked.text) == passage.content.replace("\f", "\n")
+
+
 def test_highlight_cuts_around_the_answer_and_keeps_one_line():
     context = "a" * 200 + " the\nanswer " + "b" * 200
     start = context.index("the")

@@ -186,6 +186,29 @@ def test_passage_splitter_refuses_sizes_that_cannot_work(max_words, overlap_word
 
 
 @pytest.mark.unit
+def test_a_sentence_across_a_page_break_is_whole_in_the_next_pages_first_passage():
+    text = (
+        "Annual report.\nThe lease was renewed in March.\nThe new contract was signed by\f"
+        "Ola Nordmann on 3 May 2024, for ten years.\nRent rises by 2 % a year.\f"
+        "The board met twice.\f\fThe depot is on the quay,\nnext to the\f"
+        + " ".join(["word"] * 40)
+        + " ferry terminal\f"
+        + "The end."
+    )
+    spans = passage_spans(text)
+    passages = [(page, text[start:end]) for start, end, page in spans]
+    assert passages[:3] == [
+        (1, "Annual report.\nThe lease was renewed in March.\nThe new contract was signed by"),
+        (1, "The new contract was signed by\fOla Nordmann on 3 May 2024, for ten years.\nRent rises by 2 % a year."),
+        (3, "The board met twice."),
+    ]
+    assert passages[3] == (5, "The depot is on the quay,\nnext to the")
+    assert passages[4][0] == 5 and passages[4][1].startswith("The depot is on the quay,\nnext to the\fword word")
+    assert passages[-1] == (7, "The end."), "a fragment over OVERLAP_WORDS words is not carried"
+    for start, end, page in spans:
+        assert text.count("\f", start, end) <= 1 and page == 1 + text.count("\f", 0, start)
+
+
 def test_passage_splitter_round_trip_keeps_its_parameters():
     splitter = PassageSplitter(max_words=90, overlap_words=0)
     again = PassageSplitter.from_dict(yaml.safe_load(yaml.safe_dump(splitter.to_dict())))
@@ -344,6 +367,37 @@ def test_pdf_passages_carry_the_page_numbers_printed_on_their_pages(env, tmp_pat
         (1, "i", "Contents and preface."),
         (2, "ii", "Foreword."),
         (3, "1", "The fund's manager is Solveig Bakke."),
+    ]
+
+
+@pytest.mark.slow
+def test_a_pdf_sentence_across_pages_is_one_passage_with_both_pages_printed_numbers(env, tmp_path):
+    from pypdf import PdfWriter
+    from pypdf.constants import PageLabelStyle
+
+    plain = samples.write_text_pdf(
+        tmp_path / "plain.pdf", [["Contents."], ["The new contract was signed by"], ["Ola Nordmann on 3 May."]]
+    )
+    writer = PdfWriter(clone_from=str(plain))
+    writer.set_page_label(0, 0, style=PageLabelStyle.LOWERCASE_ROMAN)
+    writer.set_page_label(1, 2, style=PageLabelStyle.DECIMAL, start=1)
+    with open(tmp_path / "contract.pdf", "wb") as handle:
+        writer.write(handle)
+    (tmp_path / "plain.pdf").unlink()
+    indexer = Indexer(PIPELINE)
+    summary = indexer.run([tmp_path], progress=False)
+    assert summary.files_indexed == 1 and summary.partial == {}, "page 3's text is in a passage starting on page 2"
+    passages = sorted(
+        (
+            (p.meta["page_number"], p.meta.get("page_label"), p.meta.get("next_page_label"), p.content)
+            for p in _all_passages(indexer)
+        ),
+        key=lambda passage: (passage[0], passage[3]),
+    )
+    assert passages == [
+        (1, "i", None, "Contents."),
+        (2, "1", None, "The new contract was signed by"),
+        (2, "1", "2", "The new contract was signed by\fOla Nordmann on 3 May."),
     ]
 
 
