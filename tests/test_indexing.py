@@ -346,20 +346,26 @@ def test_a_pdf_with_pages_without_text_is_indexed_and_the_summary_names_those_pa
     assert f"indexed in part: {pdf} (no text on pages 2, 4, blank or scanned" in summary.line()
 
 
-@pytest.mark.slow
-def test_pdf_passages_carry_the_page_numbers_printed_on_their_pages(env, tmp_path):
+def roman_then_decimal_pdf(path: Path, pages: list[list[str]], first_decimal: int) -> Path:
+    """A PDF of ``pages`` whose pages up to ``first_decimal`` (0-based) print i, ii, ... and the rest 1, 2, ..."""
     from pypdf import PdfWriter
     from pypdf.constants import PageLabelStyle
 
-    plain = samples.write_text_pdf(
-        tmp_path / "plain.pdf", [["Contents and preface."], ["Foreword."], ["The fund's manager is Solveig Bakke."]]
-    )
+    plain = samples.write_text_pdf(path.with_name("plain.pdf"), pages)
     writer = PdfWriter(clone_from=str(plain))
-    writer.set_page_label(0, 1, style=PageLabelStyle.LOWERCASE_ROMAN)
-    writer.set_page_label(2, 2, style=PageLabelStyle.DECIMAL, start=1)
-    with open(tmp_path / "report.pdf", "wb") as handle:
+    writer.set_page_label(0, first_decimal - 1, style=PageLabelStyle.LOWERCASE_ROMAN)
+    writer.set_page_label(first_decimal, len(pages) - 1, style=PageLabelStyle.DECIMAL, start=1)
+    with open(path, "wb") as handle:
         writer.write(handle)
-    (tmp_path / "plain.pdf").unlink()
+    plain.unlink()
+    return path
+
+
+@pytest.mark.slow
+def test_pdf_passages_carry_the_page_numbers_printed_on_their_pages(env, tmp_path):
+    roman_then_decimal_pdf(
+        tmp_path / "report.pdf", [["Contents and preface."], ["Foreword."], ["The fund's manager is Solveig Bakke."]], 2
+    )
     indexer = Indexer(PIPELINE)
     assert indexer.run([tmp_path], progress=False).files_indexed == 1
     pages = sorted((p.meta["page_number"], p.meta.get("page_label"), p.content) for p in _all_passages(indexer))
@@ -372,18 +378,9 @@ def test_pdf_passages_carry_the_page_numbers_printed_on_their_pages(env, tmp_pat
 
 @pytest.mark.slow
 def test_a_pdf_sentence_across_pages_is_one_passage_with_both_pages_printed_numbers(env, tmp_path):
-    from pypdf import PdfWriter
-    from pypdf.constants import PageLabelStyle
-
-    plain = samples.write_text_pdf(
-        tmp_path / "plain.pdf", [["Contents."], ["The new contract was signed by"], ["Ola Nordmann on 3 May."]]
+    roman_then_decimal_pdf(
+        tmp_path / "contract.pdf", [["Contents."], ["The new contract was signed by"], ["Ola Nordmann on 3 May."]], 1
     )
-    writer = PdfWriter(clone_from=str(plain))
-    writer.set_page_label(0, 0, style=PageLabelStyle.LOWERCASE_ROMAN)
-    writer.set_page_label(1, 2, style=PageLabelStyle.DECIMAL, start=1)
-    with open(tmp_path / "contract.pdf", "wb") as handle:
-        writer.write(handle)
-    (tmp_path / "plain.pdf").unlink()
     indexer = Indexer(PIPELINE)
     summary = indexer.run([tmp_path], progress=False)
     assert summary.files_indexed == 1 and summary.partial == {}, "page 3's text is in a passage starting on page 2"
