@@ -5,6 +5,7 @@ from typing import Any
 from haystack import Document, component, default_from_dict, default_to_dict
 
 from docqa.parameters import require_count
+from indexing.sections import passage_sections, section_starts
 from indexing.splitting import MAX_WORDS, OVERLAP_WORDS, passage_spans
 
 
@@ -16,7 +17,9 @@ class PassageSplitter:
     Each passage keeps its document's meta and gets the fields Haystack's ``DocumentSplitter`` gives:
     ``source_id`` (the document's id), ``split_id`` (its position), ``split_idx_start`` (its offset in the
     document's text, so ``text[split_idx_start:][:len(content)] == content``) and ``page_number`` (1 + the form feeds
-    before it), computed as the text is cut rather than by searching for the passage again.
+    before it), computed as the text is cut rather than by searching for the passage again. Where the converter
+    recorded the document's ``headings``, each passage gets the sections it is in (``section``, and
+    ``section_offsets``/``sections`` where another starts inside it; see :mod:`indexing.sections`).
 
     :param max_words: the most words in one passage.
     :param overlap_words: at most this many words of whole trailing sentences are repeated in the next passage.
@@ -38,6 +41,7 @@ class PassageSplitter:
 
     def _split(self, document: Document) -> list[Document]:
         text = document.content or ""
+        starts = section_starts(text, document.meta.get("headings"))
         return [
             Document(
                 content=text[start:end],
@@ -47,6 +51,7 @@ class PassageSplitter:
                     "split_id": split_id,
                     "split_idx_start": start,
                     "page_number": page,
+                    **passage_sections(starts, start, end),
                 },
             )
             for split_id, (start, end, page) in enumerate(passage_spans(text, self.max_words, self.overlap_words))

@@ -10,8 +10,8 @@ from haystack import Document, component, default_from_dict, default_to_dict
 #: How indexing turns a file into passages, written into every passage as ``passage_format``. Raised whenever
 #: converting, cleaning or splitting gives other passages for the same file, so that indexing after an upgrade reads
 #: again the files an older docqa indexed, as if they had changed. 2: printed PDF page labels, HTML captions and
-#: asides, sentences across page breaks (1: any passage without the field).
-PASSAGE_FORMAT = 2
+#: asides, sentences across page breaks; 3: sections (1: any passage without the field).
+PASSAGE_FORMAT = 3
 
 PASSAGE_META_FIELDS = (
     "file_path",
@@ -25,6 +25,9 @@ PASSAGE_META_FIELDS = (
     "passage_count",
     "split_id",
     "passage_format",
+    "section",
+    "section_offsets",
+    "sections",
 )
 
 
@@ -65,7 +68,8 @@ class PassageMetadata:
     (the splitter's ``split_idx_start``), so ``text[char_start:char_end] == content``. ``page_number`` (the
     splitter's, 1-based) is kept only for paged formats, with ``page_label``, the number printed on that page, where
     the converter found one that differs from it (a PDF's ``page_labels``), and ``next_page_label`` for a passage
-    that goes on on the next page (a sentence across a page break). Other metadata from the
+    that goes on on the next page (a sentence across a page break). The splitter's ``section``, ``section_offsets``
+    and ``sections`` are kept (:func:`indexing.sections.passage_sections`). Other metadata from the
     converters (e.g. DOCX properties) is dropped.
     """
 
@@ -115,6 +119,9 @@ class PassageMetadata:
                 meta["page_label"] = label
             if "\f" in content and (label := printed_label(doc.meta.get("page_labels"), page + 1)):
                 meta["next_page_label"] = label
+        for key in ("section", "section_offsets", "sections"):
+            if key in doc.meta:
+                meta[key] = doc.meta[key]
         if doc.meta.get("encoding"):
             meta["encoding"] = doc.meta["encoding"]
         return Document(id=passage_id(path, start, content), content=content, meta=meta)
