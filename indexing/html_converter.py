@@ -9,10 +9,17 @@ trafilatura deletes every ``<aside>`` and ``<figure>`` as boilerplate, so a cont
 reached the index. The converter puts back, where they stood among the extracted text, the captions and the asides
 that read as content (not mostly links, not navigation) outside navigation, footers, site headers, hidden parts and
 blocks named as cookie banners, comments, sharing or ads.
+
+The page's ``<h1>`` to ``<h6>`` headings that the text holds, each as a line of its own, go into the document's meta
+as ``headings``: ``[level, title]`` in document order (plain-text output only). trafilatura leaves out navigation,
+footers and the like, so the page's headings are matched to the text's lines: the most headings found at lines in
+the order of the page, a heading written on several lines (``<br>``) by its first. A heading in an ``<aside>`` or
+``<figure>`` names that box, not the text after it, and is not one of them.
 """
 
 import re
 from bisect import bisect_left
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +58,14 @@ _BOILERPLATE_NAME = re.compile(
 )
 _MARKUP_PREFIX = re.compile(r"^(?:[-*+>]|#{1,6}|\d+\.)\s+")
 _MIN_PARTIAL = 25
+_HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
 @component
 class HTMLConverter:
     """
-    Converts HTML files to Documents holding their main text (trafilatura), with the encoding used in ``meta``.
+    Converts HTML files to Documents holding their main text (trafilatura), with the encoding used and the headings
+    in ``meta``.
 
     :param extraction_kwargs: keyword arguments for trafilatura's ``extract``.
     :param store_full_path: keep the full path in ``file_path`` (else the file name only).
@@ -102,7 +111,11 @@ class HTMLConverter:
 
         def text_of(stream: ByteStream) -> tuple[str | None, dict[str, Any]]:
             html, encoding = self._decode(stream.data)
-            return self._extract(html), {"encoding": encoding} if encoding else {}
+            text, headings = self._extract(html)
+            extra: dict[str, Any] = {"encoding": encoding} if encoding else {}
+            if headings:
+                extra["headings"] = headings
+            return text, extra
 
         return {"documents": convert_sources(sources, meta, self.store_full_path, text_of)}
 
@@ -122,15 +135,22 @@ class HTMLConverter:
         except UnicodeDecodeError:  # a broken UTF-16 page, say: trafilatura does what it can with the bytes
             return data, None
 
-    def _extract(self, html: str | bytes) -> str | None:
-        """The main text of ``html``; a fragment (no ``<html>`` root) is read as a page's body."""
+    def _extract(self, html: str | bytes) -> tuple[str | None, list[list[Any]]]:
+        """The main text of ``html`` and its headings; a fragment (no ``<html>`` root) is read as a page's body."""
         text = self._extract_page(html)
-        if text:
-            return text
-        page = html if isinstance(html, str) else html.decode("utf-8", errors="replace")
-        if _HTML_ROOT.search(page[:_SNIFF_BYTES]):
-            return None
-        return self._extract_page(f"<html><body>{page}</body></html>")
+        if not text:
+            page = html if isinstance(html, str) else html.decode("utf-8", errors="replace")
+            if _HTML_ROOT.search(page[:_SNIFF_BYTES]):
+                return None, []
+            html = f"<html><body>{page}</body></html>"
+            text = self._extract_page(html)
+        plain = self.extraction_kwargs.get("output_format", "txt") == "txt"
+        if not text or not plain or self.extraction_kwargs.get("include_formatting", False):
+            return text, []
+        from trafilatura.utils import load_html
+
+        tree = load_html(html)
+        return text, [] if tree is None else _headings(tree, text)
 
     def _extract_page(self, html: str | bytes) -> str | None:
         """trafilatura's text of ``html``, with the captions and asides it dropped put back when so configured."""
@@ -147,6 +167,46 @@ class HTMLConverter:
             return text
         markdown = output_format == "markdown" or self.extraction_kwargs.get("include_formatting", False)
         return _put_back(text, _text_blocks(tree), "\n\n" if markdown else "\n")
+
+
+def _headings(tree: HtmlElement, text: str) -> list[list[Any]]:
+    """
+    ``[level, title]`` of the headings of the page ``tree`` that ``text`` holds as lines: the most that are found at
+    lines in the page's order (a longest increasing sequence of their lines), so that a heading that trafilatura left
+    out does not take the line of a later one with the same title.
+    """
+    lines: dict[str, list[int]] = defaultdict(list)
+    for number, line in enumerate(text.splitlines()):
+        lines[" ".join(line.split())].append(number)
+    candidates = [
+        (int(element.tag[1]), _first_line(element))
+        for element in tree.iter(*_HEADING_TAGS)
+        if not element.xpath("ancestor::aside|ancestor::figure")
+    ]
+    pairs = [(i, line) for i, (_, title) in enumerate(candidates) if title for line in reversed(lines.get(title, []))]
+    ends: list[int] = []  # the least last line of an increasing sequence of each length
+    last: list[int] = []  # the pair it ends with
+    previous: list[int | None] = []
+    for index, (_, line) in enumerate(pairs):
+        length = bisect_left(ends, line)
+        previous.append(last[length - 1] if length else None)
+        if length == len(ends):
+            ends.append(line)
+            last.append(index)
+        else:
+            ends[length], last[length] = line, index
+    found: list[list[Any]] = []
+    at = last[-1] if last else None
+    while at is not None:
+        found.append(list(candidates[pairs[at][0]]))
+        at = previous[at]
+    return found[::-1]
+
+
+def _first_line(heading: HtmlElement) -> str:
+    """The first non-empty line of a heading's text, a ``<br>`` breaking lines, white space collapsed."""
+    pieces = ["\n" if isinstance(node, HtmlElement) else str(node) for node in heading.xpath(".//text()|.//br")]
+    return next((" ".join(line.split()) for line in "".join(pieces).splitlines() if line.strip()), "")
 
 
 def _text_blocks(tree: HtmlElement) -> list[tuple[str, bool]]:

@@ -212,3 +212,48 @@ def test_side_text_is_put_back_in_markdown_and_in_fragments_but_not_in_other_for
     [xml] = _texts(HTMLConverter({"include_comments": False, "output_format": "xml"}), page)
     assert CONTACT not in xml
     assert _texts(HTMLConverter(), f"<aside><p>{CONTACT}</p></aside>".encode()) == [CONTACT]
+
+
+# ------------------------------------------------------------------------------------------------ headings
+
+RESTAURANT = (
+    "<!DOCTYPE html><html><head><title>Kro</title></head><body>"
+    "<header class='site-header'><nav><h2>Menu</h2><ul><li><a href='/'>Home</a></li>"
+    "<li><a href='/book'>Book a table</a></li></ul></nav></header>"
+    "<main><article><h1>Restaurant  Kro</h1>"
+    "<p>The Kro restaurant serves traditional food from the west coast of Norway every day.</p>"
+    "<h2>Menu</h2><p>The menu changes with the seasons, with fish in winter and lamb in autumn.</p>"
+    "<h3>Desserts <em>and</em> <a href='/cakes'>cakes</a></h3>"
+    "<p>Cloudberry cream and waffles with brown cheese are served until nine.</p>"
+    "<h2>Opening<br>hours</h2><p>The restaurant is open from eleven to twenty-two hours from Tuesday to Sunday.</p>"
+    "<h2> </h2><p>Tables for groups larger than eight are booked by phone, at least two days ahead.</p>"
+    "</article></main>"
+    "<footer class='site-footer'><h2>Contact us</h2><p>Strandkaien 3, Bergen. Phone 55 00 00 00.</p></footer>"
+    "</body></html>"
+)
+
+
+def test_headings_that_the_text_holds_are_recorded_in_order_and_navigation_headings_are_not():
+    [document] = _yaml_converter().run([ByteStream(RESTAURANT.encode())])["documents"]
+    assert document.meta["headings"] == [[1, "Restaurant Kro"], [2, "Menu"], [3, "Desserts and cakes"], [2, "Opening"]]
+    lines = document.content.split("\n")
+    assert (lines[0], lines[2], lines.count("Menu")) == ("Restaurant Kro", "Menu", 1), "the nav's Menu is left out"
+    assert "Opening" in lines and "hours" in lines and "Contact us" not in document.content
+
+
+def test_headings_of_put_back_asides_and_of_dropped_parts_are_not_sections(tmp_path):
+    path = tmp_path / "facilities.html"
+    path.write_text(_intranet_page(), encoding="utf-8")
+    [document] = _yaml_converter().run([path])["documents"]
+    assert "\nQuestions?\n" in document.content, "the contact box is put back, its heading names only the box"
+    assert document.meta["headings"] == [[1, "Facilities at the Bergen office"]]
+    assert "See also" not in document.content and "Comments" not in document.content
+
+
+def test_a_page_without_headings_in_its_text_has_no_headings_key():
+    fragment = f"<div><h2>Hours</h2><p>{MUSEUM}</p></div>".encode()
+    [document] = HTMLConverter().run([ByteStream(fragment)])["documents"]
+    assert document.content == MUSEUM, "trafilatura leaves the heading of this fragment out"
+    assert document.meta == {"encoding": "utf-8"}
+    [markdown] = HTMLConverter({"output_format": "markdown"}).run([ByteStream(RESTAURANT.encode())])["documents"]
+    assert "## Menu" in markdown.content.split("\n") and "headings" not in markdown.meta, "plain text output only"
