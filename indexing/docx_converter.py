@@ -19,6 +19,10 @@ This converter walks the XML itself. The text of one file is, one line per parag
 - line, page and column breaks as line breaks, no form feeds; deleted and moved-away text, field instructions,
   text formatted as hidden, and page numbers (``PAGE``/``NUMPAGES`` fields and the "Page ... of" around them in
   headers and footers) left out.
+
+The body's headings go into the document's meta as ``headings``: ``[level, title]`` in document order (see
+:class:`Outline`), the title being the first line the converter writes for the heading, label included
+("2.1 Scope"), white space collapsed. Paragraphs in tables, text boxes, notes, headers and footers are not headings.
 """
 
 import io
@@ -111,7 +115,8 @@ class DOCXConverter:
         import docx
 
         def text_of(stream: ByteStream) -> tuple[str, dict[str, Any]]:
-            return docx_text(docx.Document(io.BytesIO(stream.data))), {}
+            text, headings = read_docx(docx.Document(io.BytesIO(stream.data)))
+            return text, {"headings": headings} if headings else {}
 
         return {"documents": convert_sources(sources, meta, self.store_full_path, text_of)}
 
@@ -121,10 +126,18 @@ def docx_text(document: "WordDocument") -> str:
     The text Word shows of a python-docx ``Document``: headers, body, footnotes, endnotes, footers, one paragraph a
     line.
     """
+    return read_docx(document)[0]
+
+
+def read_docx(document: "WordDocument") -> tuple[str, list[list[Any]]]:
+    """The text of a python-docx ``Document`` (see :func:`docx_text`) and the ``[level, title]`` of its body's
+    headings, in order."""
     part = document.part
     reader = _Reader(Numbering.of_part(part))
     body = document.element.body
-    lines = reader.blocks(body, _Story())  # first, so that the body's numbering counts in document order
+    headings: list[list[Any]] = []
+    outline = Outline(_related_element(part, _RT + "styles"))
+    lines = reader.blocks(body, _Story(), outline, headings)  # first, so the body's numbering counts in order
     notes = []
     for reltype in ("footnotes", "endnotes"):
         notes_element = _related_element(part, _RT + reltype)
@@ -136,7 +149,7 @@ def docx_text(document: "WordDocument") -> str:
         text = "\n".join(reader.blocks(element, _Story(running=True)))
         if text and text not in running[kind]:
             running[kind].append(text)
-    return "\n".join([*running["headerReference"], *lines, *notes, *running["footerReference"]])
+    return "\n".join([*running["headerReference"], *lines, *notes, *running["footerReference"]]), headings
 
 
 @dataclass
@@ -198,15 +211,34 @@ class _Reader:
     def __init__(self, numbering: "Numbering") -> None:
         self.numbering = numbering
 
-    def blocks(self, container: Any, story: _Story) -> list[str]:
-        """The lines of the paragraphs and tables in ``container`` (a body, cell, note, header or text box)."""
+    def blocks(
+        self, container: Any, story: _Story, outline: "Outline | None" = None, headings: list[list[Any]] | None = None
+    ) -> list[str]:
+        """
+        The lines of the paragraphs and tables in ``container`` (a body, cell, note, header or text box).
+
+        :param outline: the heading levels, to record headings.
+        :param headings: where to append ``[level, title]`` of each paragraph of ``container`` itself (not of its
+            tables and text boxes) that ``outline`` gives a level.
+        """
         lines: list[str] = []
         for item in _block_items(container):
-            lines.extend(self.paragraph(item, story) if item.tag == _P else self.table(item, story))
+            if item.tag != _P:
+                lines.extend(self.table(item, story))
+                continue
+            own, boxes = self._paragraph(item, story)
+            level = None if outline is None or headings is None or not own else outline.level(item)
+            if level is not None:
+                headings.append([level, " ".join(own[0].split())])
+            lines.extend(own + boxes)
         return lines
 
     def paragraph(self, paragraph: Any, story: _Story) -> list[str]:
         """A paragraph's lines (more than one at line breaks), then those of the text boxes anchored to it."""
+        lines, boxes = self._paragraph(paragraph, story)
+        return lines + boxes
+
+    def _paragraph(self, paragraph: Any, story: _Story) -> tuple[list[str], list[str]]:
         label = self.numbering.label(paragraph)
         pieces: list[str] = []
         boxes: list[str] = []
@@ -218,7 +250,7 @@ class _Reader:
         lines = [line.strip() for line in text.split("\n") if line.strip()]
         if lines and label:
             lines[0] = f"{label} {lines[0]}"
-        return lines + boxes
+        return lines, boxes
 
     def table(self, table: Any, story: _Story) -> list[str]:
         """One ``| a | b |`` line per row, each followed by the rows of tables nested in its cells."""
@@ -419,6 +451,80 @@ def _header_and_footer_elements(part: Any, body: Any) -> Iterator[tuple[str, Any
             element = _part_element(target.target_part)
             if element is not None:
                 yield kind, element
+
+
+# ------------------------------------------------------------------------------------------------ headings
+
+_HEADING_NAME = re.compile(r"heading\s*([1-9])", re.IGNORECASE)
+#: What ``w:outlineLvl`` 9 gives: body text, even in a style based on a heading style.
+BODY_TEXT = -1
+
+
+class Outline:
+    """
+    The heading levels of paragraphs, from ``styles.xml``: a smaller level is higher in the outline.
+
+    A paragraph's own outline level (``w:outlineLvl`` n, 0-8, in its properties) gives level n + 1; else the first of
+    its style (the default paragraph style where it names none) and the styles that one is based on that says: a
+    style named "Title" gives 0, "heading N" gives N, one with outline level n gives n + 1. Outline level 9 is body
+    text (Word's "TOC Heading" is based on "heading 1" with it), and so is a paragraph no style gives a level.
+    """
+
+    def __init__(self, styles: Any = None) -> None:
+        self.levels: dict[str, int] = {}
+        self.default_style: str | None = None
+        try:
+            self._read_styles(styles)
+        except Exception as error:  # headings are a nicety: the text is read without them
+            logger.debug("Ignoring unreadable paragraph styles: {error}", error=error)
+            self.levels = {}
+
+    def _read_styles(self, styles: Any) -> None:
+        if styles is None:
+            return
+        declared: dict[str, tuple[str | None, int | None]] = {}  # basedOn, own level
+        for style in styles.iter(_W + "style"):
+            style_id = style.get(_W + "styleId")
+            if style.get(_W + "type") != "paragraph" or not style_id:
+                continue
+            if style.get(_W + "default") in ("1", "true", "on"):
+                self.default_style = style_id
+            name = " ".join((_child_val(style, "name") or "").split())
+            heading = _HEADING_NAME.fullmatch(name)
+            if name.casefold() == "title":
+                level = 0
+            elif heading:
+                level = int(heading.group(1))
+            else:
+                level = outline_level(_val(style, "pPr", "outlineLvl"))
+            declared[style_id] = (_child_val(style, "basedOn"), level)
+        for style_id in declared:
+            current: str | None = style_id
+            for _ in range(20):  # a cycle of basedOn stops here
+                if current not in declared:
+                    break
+                current, level = declared[current]
+                if level is not None:
+                    if level != BODY_TEXT:
+                        self.levels[style_id] = level
+                    break
+
+    def level(self, paragraph: Any) -> int | None:
+        """The heading level of ``paragraph`` (a ``w:p``), None for body text."""
+        own = outline_level(_val(paragraph, "pPr", "outlineLvl"))
+        if own is not None:
+            return None if own == BODY_TEXT else own
+        style = _val(paragraph, "pPr", "pStyle") or self.default_style
+        return self.levels.get(style) if style else None
+
+
+def outline_level(value: str | None) -> int | None:
+    """The heading level of a ``w:outlineLvl`` value: n + 1 for 0-8, :data:`BODY_TEXT` for 9, None for none or
+    another value."""
+    level = _int(value, None)
+    if level == 9:
+        return BODY_TEXT
+    return level + 1 if level is not None and 0 <= level <= 8 else None
 
 
 # ------------------------------------------------------------------------------------------------ numbering

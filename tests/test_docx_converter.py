@@ -8,18 +8,19 @@ from pathlib import Path
 import docx
 import pytest
 import yaml
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_BREAK
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 from docx.oxml import parse_xml
-from docx.oxml.ns import nsdecls
-from haystack import Pipeline
+from docx.oxml.ns import nsdecls, qn
+from haystack import Document, Pipeline
 from haystack.components.converters import DOCXToDocument
 from haystack.dataclasses import ByteStream
 
 from docqa.pipelines import ALLOWED_MODULES
-from indexing.docx_converter import DOCXConverter, format_number, without_page_numbers
+from indexing.docx_converter import BODY_TEXT, DOCXConverter, format_number, outline_level, without_page_numbers
 
 pytestmark = pytest.mark.unit
 W = nsdecls("w")
@@ -31,15 +32,20 @@ ALL = nsdecls("w", "wp", "a", "r") + (
 NOTES_CT = "application/vnd.openxmlformats-officedocument.wordprocessingml.{kind}+xml"
 
 
-def _convert(tmp_path: Path, build: Callable[[docx.document.Document], None], name: str = "test.docx") -> str:
-    """Build a document with ``build``, save it and return the converter's text."""
+def _converted(tmp_path: Path, build: Callable[[docx.document.Document], None], name: str = "test.docx") -> Document:
+    """Build a document with ``build``, save it and return the converter's Document."""
     document = docx.Document()
     build(document)
     path = tmp_path / name
     document.save(path)
     [converted] = DOCXConverter().run([path])["documents"]
     assert "\f" not in converted.content
-    return converted.content
+    return converted
+
+
+def _convert(tmp_path: Path, build: Callable[[docx.document.Document], None], name: str = "test.docx") -> str:
+    """Build a document with ``build``, save it and return the converter's text."""
+    return _converted(tmp_path, build, name).content
 
 
 def _append(paragraph, xml: str) -> None:
@@ -389,6 +395,93 @@ def test_missing_or_broken_numbering_gives_no_labels(tmp_path):
 )
 def test_number_formats(value, number_format, expected):
     assert format_number(value, number_format) == expected
+
+
+# ------------------------------------------------------------------------------------------------ headings
+
+
+def _outline_level(paragraph_or_style, value: int) -> None:
+    element = getattr(paragraph_or_style, "_p", None)
+    element = paragraph_or_style.element if element is None else element
+    element.get_or_add_pPr().append(parse_xml(f'<w:outlineLvl {W} w:val="{value}"/>'))
+
+
+def test_body_headings_are_recorded_with_their_levels_and_written_titles(tmp_path):
+    def build(document):
+        _add_lists(document, ABSTRACT, f'<w:num {W} w:numId="90"><w:abstractNumId w:val="90"/></w:num>')
+        policy = document.styles.add_style("Policy Heading", WD_STYLE_TYPE.PARAGRAPH)
+        policy.base_style = document.styles["Heading 2"]
+        annex = document.styles.add_style("Annex Heading", WD_STYLE_TYPE.PARAGRAPH)
+        annex.base_style = document.styles["Normal"]
+        _outline_level(annex, 2)
+        for outline in list(document.styles["Heading 3"].element.iter(qn("w:outlineLvl"))):
+            outline.getparent().remove(outline)  # as some generators write it: a heading by its name only
+        document.add_heading("Staff  handbook", 0)
+        document.add_paragraph("Contents", style="TOC Heading")  # based on Heading 1, but outline level 9
+        document.add_heading("Leave", 1)
+        document.add_paragraph("Leave is booked in the portal.")
+        document.add_heading("Parental leave", 2)
+        document.add_heading("Adoption", 3)
+        document.add_paragraph("Remote work", style="Policy Heading")
+        table = document.add_table(rows=1, cols=2)
+        table.cell(0, 0).paragraphs[0].add_run("Rates")
+        table.cell(0, 0).paragraphs[0].style = document.styles["Heading 2"]
+        table.cell(0, 1).text = "See annex."
+        box = f'<w:txbxContent><w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr>{_run("Boxed")}</w:p></w:txbxContent>'
+        _append(
+            document.add_paragraph("Site map."),
+            f"<w:r {ALL}><w:pict><v:shape><v:textbox>{box}</v:textbox></v:shape></w:pict></w:r>",
+        )
+        document.add_heading("", 2)  # empty: left out
+        for text, level in [("Benefits", 1), ("Pension", 2)]:
+            heading = document.add_heading(text, level)
+            num_pr = heading._p.get_or_add_pPr().get_or_add_numPr()
+            num_pr.get_or_add_numId().val = 90
+            num_pr.get_or_add_ilvl().val = level - 1
+        broken = document.add_heading("Part A", 1)
+        broken.add_run().add_break()
+        broken.add_run("General terms")
+        _outline_level(document.add_paragraph("Rates  and\tfees"), 0)  # Normal, with its own outline level
+        _outline_level(document.add_heading("Not in the outline", 2), 9)
+        document.add_paragraph("Travel", style="Annex Heading")
+
+    converted = _converted(tmp_path, build)
+    assert converted.meta["headings"] == [
+        [0, "Staff handbook"],
+        [1, "Leave"],
+        [2, "Parental leave"],
+        [3, "Adoption"],
+        [2, "Remote work"],
+        [1, "4. Benefits"],
+        [2, "4.1 Pension"],
+        [1, "Part A"],
+        [1, "Rates and fees"],
+        [3, "Travel"],
+    ]
+    lines = converted.content.split("\n")
+    assert "| Rates | See annex. |" in lines and "Boxed" in lines and "Contents" in lines
+    assert {"4. Benefits", "4.1 Pension", "Part A", "General terms", "Rates  and\tfees"} <= set(lines)
+
+
+def test_a_document_without_headings_has_no_headings_key(tmp_path):
+    def build(document):
+        document.add_paragraph("Clause one.")
+        document.add_paragraph("Clause two.", style="List Number")
+        table = document.add_table(rows=1, cols=1)
+        table.cell(0, 0).paragraphs[0].add_run("In a table")
+        table.cell(0, 0).paragraphs[0].style = document.styles["Heading 1"]
+
+    converted = _converted(tmp_path, build)
+    assert "In a table" in converted.content
+    assert "headings" not in converted.meta
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0", 1), ("8", 9), ("9", BODY_TEXT), ("10", None), ("-1", None), ("x", None), (None, None)],
+)
+def test_outline_levels(value, expected):
+    assert outline_level(value) == expected
 
 
 # ------------------------------------------------------------------------------------------------ other parts
