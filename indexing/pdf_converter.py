@@ -7,7 +7,8 @@ on that page (its tooltip name where it has one), and leaves out values the page
 or printed form) and unticked boxes.
 
 A PDF that numbers its pages in print otherwise than by position (front matter in roman numerals, a chapter
-starting at 1) gets ``page_labels`` in its meta: the printed label of every page, for citations.
+starting at 1) gets ``page_labels`` in its meta: the printed label of every page, for citations. A PDF with an outline
+(bookmarks) gets ``headings``: ``[level, title, page]`` of each outline item (see :func:`outline_headings`).
 """
 
 import re
@@ -39,7 +40,8 @@ class PDFConverter(PyPDFToDocument):
         self, sources: list[str | Path | ByteStream], meta: dict[str, Any] | list[dict[str, Any]] | None = None
     ) -> dict[str, list[Document]]:
         """
-        Convert PDF files as ``PyPDFToDocument`` does, adding ``page_labels`` where the PDF has its own.
+        Convert PDF files as ``PyPDFToDocument`` does, adding ``page_labels`` where the PDF has its own and
+        ``headings`` where it has an outline.
 
         :param sources: file paths or ByteStreams.
         :param meta: metadata for all documents, or one dict per source.
@@ -47,16 +49,19 @@ class PDFConverter(PyPDFToDocument):
         """
         documents = []
         for source, metadata in zip(sources, normalize_metadata(meta, sources_count=len(sources)), strict=True):
-            self._page_labels = None
+            self._page_labels = self._headings = None
             converted = PyPDFToDocument.run(self, sources=[source], meta=[metadata])["documents"]
             for document in converted:
                 if self._page_labels:
                     document.meta["page_labels"] = self._page_labels
+                if self._headings:
+                    document.meta["headings"] = self._headings
             documents.extend(converted)
         return {"documents": documents}
 
     def _default_convert(self, reader: Any) -> str:
         self._page_labels = printed_page_labels(reader)
+        self._headings = outline_headings(reader)
         texts = []
         for page_number, page in enumerate(reader.pages, start=1):
             text = page.extract_text(
@@ -92,6 +97,38 @@ def printed_page_labels(reader: Any) -> list[str] | None:
     if len(labels) != len(reader.pages) or labels == [str(number) for number in range(1, len(labels) + 1)]:
         return None
     return labels
+
+
+def outline_headings(reader: Any) -> list[list[Any]] | None:
+    """
+    ``[level, title, page]`` of each item of the PDF's outline (bookmarks), in outline order: level 1 for the top
+    items and one more for each level of nesting, the title's white space collapsed, page the 1-based page the item
+    points to. Items without a title or whose destination cannot be resolved are left out; None where none is left or
+    the outline cannot be read.
+
+    :param reader: a pypdf ``PdfReader``.
+    """
+    headings: list[list[Any]] = []
+    try:
+        _add_outline_items(reader, reader.outline, 1, headings)
+    except Exception:
+        logger.debug("Could not read the outline")
+    return headings or None
+
+
+def _add_outline_items(reader: Any, items: list[Any], level: int, headings: list[list[Any]]) -> None:
+    for item in items:
+        if isinstance(item, list):  # the children of the item before
+            _add_outline_items(reader, item, level + 1, headings)
+            continue
+        try:
+            title = " ".join(str(item.title or "").split())
+            index = reader.get_destination_page_number(item)
+        except Exception:
+            logger.debug("Skipping an outline item whose destination cannot be read")
+            continue
+        if title and isinstance(index, int) and 0 <= index < len(reader.pages):
+            headings.append([level, title, index + 1])
 
 
 def shown(value: str, text: str) -> bool:

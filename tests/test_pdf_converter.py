@@ -2,15 +2,16 @@
 
 import importlib.util
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 from haystack.components.converters.pypdf import PyPDFToDocument
 from pypdf import PdfWriter
 from pypdf.constants import PageLabelStyle
-from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NullObject, TextStringObject
 
-from indexing.pdf_converter import PDFConverter, form_fields
+from indexing.pdf_converter import PDFConverter, form_fields, outline_headings
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,3 +162,87 @@ def test_a_pdf_labelled_by_position_gets_no_labels(tmp_path):
     with open(tmp_path / "decimal.pdf", "wb") as handle:
         writer.write(handle)
     assert "page_labels" not in PDFConverter().run(sources=[tmp_path / "decimal.pdf"])["documents"][0].meta
+
+
+def outlined_pdf(tmp_path: Path) -> Path:
+    plain = samples.write_text_pdf(
+        tmp_path / "plain.pdf",
+        [
+            ["Staff handbook", "1 Leave"],
+            ["1.1 Parental leave", "Twelve weeks."],
+            ["1.1.1 Adoption", "2 Travel", "Economy class."],
+        ],
+    )
+    writer = PdfWriter(clone_from=str(plain))
+    leave = writer.add_outline_item(title="1  Leave", page_number=0)
+    parental = writer.add_outline_item(title="1.1 Parental leave", page_number=1, parent=leave)
+    writer.add_outline_item(title="1.1.1 Adoption", page_number=2, parent=parental)
+    broken = writer.add_outline_item(title="Removed appendix", page_number=2, parent=leave)
+    broken.get_object()["/A"].get_object()[NameObject("/D")] = ArrayObject([NullObject(), NameObject("/Fit")])
+    writer.add_outline_item(title="", page_number=2)
+    writer.add_outline_item(title="2 Travel", page_number=2)
+    path = tmp_path / "handbook.pdf"
+    with open(path, "wb") as handle:
+        writer.write(handle)
+    return path
+
+
+def test_the_outline_gives_headings_with_levels_and_pages(tmp_path):
+    [document] = PDFConverter().run(sources=[outlined_pdf(tmp_path)])["documents"]
+    assert document.meta["headings"] == [
+        [1, "1 Leave", 1],
+        [2, "1.1 Parental leave", 2],
+        [3, "1.1.1 Adoption", 3],
+        [1, "2 Travel", 3],
+    ]
+    pages = document.content.split("\f")
+    assert len(pages) == 3 and "Economy class." in pages[2]
+    assert "headings" not in PyPDFToDocument().run(sources=[tmp_path / "handbook.pdf"])["documents"][0].meta
+
+
+def test_a_pdf_without_an_outline_gets_no_headings(tmp_path):
+    documents = PDFConverter().run(sources=[outlined_pdf(tmp_path), tmp_path / "plain.pdf"])["documents"]
+    assert ["headings" in document.meta for document in documents] == [True, False]
+    assert documents[1].content.split("\f")[0].strip() == "Staff handbook\n1 Leave"
+
+
+class OutlineReader:
+    """A pypdf reader's outline API, with items that are ``(title, page index)`` and indexes that raise."""
+
+    def __init__(self, outline):
+        self._outline = outline
+        self.pages = [object(), object()]
+
+    @property
+    def outline(self):
+        if isinstance(self._outline, Exception):
+            raise self._outline
+        return self._outline
+
+    def get_destination_page_number(self, item):
+        if isinstance(item.page, Exception):
+            raise item.page
+        return item.page
+
+
+def test_unreadable_outline_items_are_skipped_and_an_unreadable_outline_keeps_the_text(tmp_path):
+    def item(title, page):
+        return SimpleNamespace(title=title, page=page)
+
+    outline = [
+        item("Leave", 0),
+        [item("Broken", KeyError("/D")), item("Past the end", 7), item("Parental \n leave", 1), item("No page", None)],
+        item(None, 1),
+    ]
+    assert outline_headings(OutlineReader(outline)) == [[1, "Leave", 1], [2, "Parental leave", 2]]
+    assert outline_headings(OutlineReader(ValueError("a broken /Outlines"))) is None
+    plain = samples.write_text_pdf(tmp_path / "plain.pdf", [["Only text here."]])
+    writer = PdfWriter(clone_from=str(plain))
+    writer.root_object[NameObject("/Outlines")] = DictionaryObject(
+        {NameObject("/First"): TextStringObject("not an outline item")}
+    )
+    with open(tmp_path / "broken.pdf", "wb") as handle:
+        writer.write(handle)
+    [document] = PDFConverter().run(sources=[tmp_path / "broken.pdf"])["documents"]
+    assert document.content.strip() == "Only text here."
+    assert "headings" not in document.meta
