@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from docqa.answer_html import answer_html
-from docqa.ask import AskResult, QuestionAnswering, page_citation
+from docqa.ask import AskResult, QuestionAnswering, page_citation, section_citation
 from docqa.batch import BatchAnswerer, output_record, parse_questions, records_csv
 from docqa.commands.ask import NO_ANSWER_TEXT
 from docqa.errors import DocqaError, EmbeddingModelMismatchError, EmptyIndexError, NothingIndexedError
@@ -220,7 +220,8 @@ def show_answer(result: AskResult) -> None:
         with st.expander(f"{counted(len(result.documents), 'passage')} searched"):
             for document in result.documents:
                 score = f"{document.score:.3f}" if document.score is not None else "—"
-                st.text(f"{score}  {document.source}{page_citation(document.page, document.page_label)}")
+                citation = page_citation(document.page, document.page_label) + section_citation(document.section)
+                st.text(f"{score}  {document.source}{citation}")
 
 
 def question_file_tab() -> None:

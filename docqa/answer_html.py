@@ -6,7 +6,7 @@ into LaTeX, emphasis or a heading, as it would through Markdown.
 
 import html
 
-from docqa.ask import Answer, one_line, page_citation
+from docqa.ask import Answer, one_line, page_citation, section_citation
 
 
 def passage_html(context: str, start: int, end: int) -> str:
@@ -26,8 +26,9 @@ def passage_html(context: str, start: int, end: int) -> str:
 
 
 def answer_html(answer: Answer) -> str:
-    """One answer: its text and score, its source (file and page), and its passage with the answer marked."""
-    source = html.escape(f"{answer.source or 'unknown source'}{page_citation(answer.page, answer.page_label)}")
+    """One answer: its text and score, its source (file, page and section), and its passage with the answer marked."""
+    citation = page_citation(answer.page, answer.page_label) + section_citation(answer.section)
+    source = html.escape(f"{answer.source or 'unknown source'}{citation}")
     return (
         f"<p><b>{html.escape(one_line(answer.text))}</b> — score {answer.score:.2f}</p>"
         f'<p style="opacity: 0.7; font-size: 0.875em">{source}</p>'

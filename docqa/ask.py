@@ -1,5 +1,6 @@
 """Asking one question of the indexed documents: the function behind ``docqa ask`` and the page."""
 
+import bisect
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ class Answer:
     end: int
     context: str
     page_label: str | None = None
+    section: str | None = None
 
 
 @dataclass
@@ -48,6 +50,7 @@ class RetrievedPassage:
     score: float | None
     page: int | None = None
     page_label: str | None = None
+    section: str | None = None
 
 
 @dataclass
@@ -70,6 +73,21 @@ def page_citation(page: int | None, label: str | None = None) -> str:
     if page is None:
         return ""
     return f", page {label} (PDF page {page})" if label else f", page {page}"
+
+
+def section_citation(section: str | None) -> str:
+    """``', section "Leave › Parental leave"'``; empty without a section."""
+    return f', section "{section}"' if section else ""
+
+
+def section_at(meta: dict[str, Any], offset: int) -> str | None:
+    """The section of the passage with ``meta`` that the text at ``offset`` in it is under (see
+    :func:`indexing.sections.passage_sections`); None where the file has no headings above it."""
+    offsets, sections = meta.get("section_offsets"), meta.get("sections")
+    if isinstance(offsets, list) and isinstance(sections, list) and len(offsets) == len(sections):
+        at = bisect.bisect_right(offsets, offset)
+        return (sections[at - 1] or None) if at else None
+    return meta.get("section") or None
 
 
 def _source(document: Document | None) -> str | None:
@@ -105,7 +123,9 @@ def result_from_answers(
         no_answer_score=no_answer_entry.score if no_answer_entry is not None else None,
         answers=spans,
         documents=[
-            RetrievedPassage(_source(d), d.score, d.meta.get("page_number"), d.meta.get("page_label"))
+            RetrievedPassage(
+                _source(d), d.score, d.meta.get("page_number"), d.meta.get("page_label"), d.meta.get("section") or None
+            )
             for d in documents
         ],
     )
@@ -145,6 +165,7 @@ def _answer(span: ExtractedAnswer) -> Answer | None:
         end=end,
         context=context,
         page_label=_page_label(span),
+        section=section_at(span.document.meta, start),  # type: ignore[union-attr]
     )
 
 

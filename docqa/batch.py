@@ -45,6 +45,7 @@ OUTPUT_FIELDS = [
     "source",
     "page",
     "page_label",
+    "section",
     "error",
 ]
 
@@ -386,6 +387,7 @@ def output_record(row: QuestionRow, result: AskResult | None, error: str) -> dic
             source=best.source if best else None,
             page=best.page if best else None,
             page_label=best.page_label if best else None,
+            section=best.section if best else None,
         )
     return record
 

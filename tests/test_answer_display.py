@@ -124,6 +124,34 @@ def test_an_answer_past_a_page_break_in_its_passage_is_cited_by_that_pages_numbe
     assert "".join(marked.text) == passage.content.replace("\f", "\n")
 
 
+def test_answers_are_cited_under_the_heading_above_them_in_text_page_and_batch_rows():
+    from docqa.batch import QuestionRow, output_record
+
+    content = "for everyone.\nParental leave\nParents get 14 weeks of paid leave."
+    passage = Document(
+        content=content,
+        meta={
+            "file_path": "/docs/handbook.md",
+            "section": "Leave › Annual leave",
+            "section_offsets": [0, content.index("Parental")],
+            "sections": ["Leave › Annual leave", "Leave › Parental leave"],
+        },
+    )
+
+    def span(text: str) -> ExtractedAnswer:
+        start = content.index(text)
+        offset = ExtractedAnswer.Span(start, start + len(text))
+        return ExtractedAnswer(query="q", score=0.8, data=text, document=passage, document_offset=offset, meta={})
+
+    result = result_from_answers("q", [span("14 weeks"), span("everyone")], [passage])
+    assert [a.section for a in result.answers] == ["Leave › Parental leave", "Leave › Annual leave"]
+    assert result.documents[0].section == "Leave › Annual leave"
+    assert 'source: /docs/handbook.md, section "Leave › Parental leave"' in format_result(result)
+    shown = "".join(_parse(answer_html(result.answers[0])).text)
+    assert '/docs/handbook.md, section "Leave › Parental leave"' in shown
+    assert output_record(QuestionRow("1", "q"), result, "")["section"] == "Leave › Parental leave"
+
+
 def test_highlight_cuts_around_the_answer_and_keeps_one_line():
     context = "a" * 200 + " the\nanswer " + "b" * 200
     start = context.index("the")

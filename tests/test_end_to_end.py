@@ -80,13 +80,13 @@ def test_ask_json_has_the_documented_shape(indexed):
     output = json.loads(result.stdout)
     assert set(output) == {"query", "no_answer", "no_answer_score", "answers", "documents"}
     assert output["documents"][0]["source"].endswith("farrow_point_lighthouse.txt")
-    assert all(set(d) == {"source", "score", "page", "page_label"} for d in output["documents"])
+    assert all(set(d) == {"source", "score", "page", "page_label", "section"} for d in output["documents"])
     scores = [d["score"] for d in output["documents"]]
     assert scores == sorted(scores, reverse=True)
     assert 0.0 <= output["no_answer_score"] <= 1.0
     assert 1 <= len(output["answers"]) <= 3
     for answer in output["answers"]:
-        assert set(answer) == {"text", "score", "source", "page", "start", "end", "context", "page_label"}
+        assert set(answer) == {"text", "score", "source", "page", "start", "end", "context", "page_label", "section"}
         assert answer["context"][answer["start"] : answer["end"]] == answer["text"]
         assert 0.0 <= answer["score"] <= 1.0
         assert Path(answer["source"]).parent == SAMPLE
@@ -202,6 +202,20 @@ def test_pdf_answers_carry_page_numbers(qa):
     pdf_pages = [d.page for d in result.documents if d.source.endswith(".pdf")]
     assert pdf_pages and set(pdf_pages) <= {1, 2}, "searched passages carry their page"
     assert all(d.page is None for d in result.documents if not d.source.endswith(".pdf"))
+
+
+def test_markdown_answers_and_passages_are_cited_under_their_headings(qa):
+    result = qa.ask("What water temperature should green tea be brewed at?", top_k=20)
+    tea = [d for d in result.documents if d.source.endswith("green_tea_brewing.md")]
+    assert sorted(d.section or "" for d in tea) == ["", "Amount and time"], "the title '# Brewing Green Tea' is not one"
+    headings = ("Water temperature", "Amount and time", "Storage")
+    answers = [a for a in result.answers if a.source.endswith("green_tea_brewing.md")]
+    assert answers
+    for answer in answers:
+        starts = {h: answer.context.find(f"\n{h}\n") + 1 for h in headings if f"\n{h}\n" in answer.context}
+        above = sorted((start, h) for h, start in starts.items() if start <= answer.start)
+        passage_section = None if answer.context.startswith("Brewing Green Tea") else "Amount and time"
+        assert answer.section == (above[-1][1] if above else passage_section), answer
 
 
 def test_no_answer_threshold_from_the_yaml_decides(qa, indexed, tmp_path):

@@ -63,7 +63,7 @@ def highlight(context: str, start: int, end: int, width: int = 160) -> str:
 
 def format_result(result: AskResult) -> str:
     """Human-readable text of an answer."""
-    from docqa.ask import one_line, page_citation
+    from docqa.ask import one_line, page_citation, section_citation
 
     lines = []
     if result.no_answer:
@@ -74,11 +74,11 @@ def format_result(result: AskResult) -> str:
             label = "Closest span, below the threshold" if rank == 1 else f"#{rank}"
             lines.append(
                 f"  {label}: {one_line(span.text)!r} ({span.score:.2f}) in {span.source}"
-                f"{page_citation(span.page, span.page_label)}"
+                f"{page_citation(span.page, span.page_label)}{section_citation(span.section)}"
             )
         return "\n".join(lines)
     for rank, answer in enumerate(result.answers, start=1):
-        page = page_citation(answer.page, answer.page_label)
+        page = page_citation(answer.page, answer.page_label) + section_citation(answer.section)
         label = "Answer" if rank == 1 else f"  #{rank}"
         lines.append(f"{label}: {one_line(answer.text)}  (score {answer.score:.2f})")
         lines.append(f"    source: {answer.source}{page}")
