@@ -41,6 +41,17 @@ def test_headings_are_matched_after_cleaning_normalized_the_text():
     assert heading_offsets(text, [[1, "THE FINAL REPORT"]]) == [(7, 1, "THE FINAL REPORT")]
 
 
+def test_a_heading_is_placed_by_its_occurrence_so_that_a_contents_list_does_not_take_it():
+    text = "Contents\nTerm\nFees\nTerm\nThe term is 36 months.\nFees\nPay within 30 days.\n"
+    by_occurrence = [[1, "Term", None, 1], [1, "Fees", None, 1]]
+    assert heading_offsets(text, by_occurrence) == [
+        (text.index("Term\nThe"), 1, "Term"),
+        (text.index("Fees\nPay"), 1, "Fees"),
+    ]
+    assert heading_offsets(text, [[1, "Term"], [1, "Fees"]])[0][0] == text.index("Term"), "by title alone: the first"
+    assert heading_offsets(text, [[1, "Term", None, 7]]) == [(text.index("Term"), 1, "Term")], "no 8th: the first"
+
+
 def test_malformed_headings_meta_gives_no_headings():
     for headings in (None, "Leave", [["1", "Leave"]], [[1]], [[1, 2]], [[1, ""]], [1, "Leave"]):
         assert heading_offsets("Leave\n", headings) == []
@@ -78,6 +89,40 @@ def test_pdf_outline_items_are_looked_for_on_their_own_page():
     assert heading_offsets("Page one.\fPlain page two.\n", [[1, "Conclusions", 2]]) == [(10, 1, "Conclusions")]
 
 
+def test_pdf_outline_items_on_a_page_with_a_contents_list_are_found_at_their_headings():
+    text = "Contents\n1. Definitions\n2. Term\n1. Definitions\nDay means a day.\n2. Term\nIt runs 36 months.\n"
+    headings = [[1, "1. Definitions", 1], [1, "2. Term", 1]]
+    assert heading_offsets(text, headings) == [
+        (text.index("1. Definitions\nDay"), 1, "1. Definitions"),
+        (text.index("2. Term\nIt runs"), 1, "2. Term"),
+    ]
+
+
+def test_pdf_outline_items_printed_otherwise_are_found_or_skipped_but_never_guessed_after_another():
+    text = (
+        "6.2 Embedded deps\nbody of 6.2 here\n7. Interaction with Locally Installed Python\nVersions\nbody of 7\n"
+        "2.13. Non-regular files\nbody of 2.13\fNext page.\n"
+    )
+    headings = [
+        [1, "6.2 Embedded deps", 1],
+        [1, "7. Interaction with Locally Installed Python Versions", 1],
+        [1, "2.13. Nonregular files", 1],
+        [1, "Not printed anywhere", 1],
+    ]
+    assert [offset for offset, _, _ in heading_offsets(text, headings)] == [
+        0,
+        text.index("7. Interaction"),
+        text.index("2.13."),
+    ]
+
+
+def test_paths_show_titles_without_permalink_marks_and_cut_to_a_readable_length():
+    text = "Contents¶\nIntro.\nC#\nBody.\n" + "A" * 300 + "\nEnd.\n"
+    headings = [[1, "Contents¶", None, 0], [2, "C#", None, 0], [1, "A" * 300, None, 0]]
+    paths = [path for _, path in section_starts(text, headings)]
+    assert paths == ["Contents", "Contents › C#", "A" * 99 + "…"]
+
+
 def test_a_passage_gets_the_section_it_starts_in_and_those_starting_inside_it():
     starts = [(10, "Leave"), (50, "Leave › Sick leave")]
     assert passage_sections(starts, 0, 10) == {}
@@ -97,7 +142,7 @@ def test_an_answer_is_cited_under_the_heading_above_it_in_its_passage():
     assert section_at({"section_offsets": [0, 10], "sections": ["", "Leave"]}, 3) is None
     assert section_at({"section": "Expenses"}, 100) == "Expenses"
     assert section_at({}, 0) is None
-    assert section_citation("Leave › Sick leave") == ', section "Leave › Sick leave"'
+    assert section_citation("Leave › Sick leave") == ", section “Leave › Sick leave”"
     assert section_citation(None) == ""
 
 
