@@ -20,9 +20,10 @@ This converter walks the XML itself. The text of one file is, one line per parag
   text formatted as hidden, and page numbers (``PAGE``/``NUMPAGES`` fields and the "Page ... of" around them in
   headers and footers) left out.
 
-The body's headings go into the document's meta as ``headings``: ``[level, title]`` in document order (see
-:class:`Outline`), the title being the first line the converter writes for the heading, label included
-("2.1 Scope"), white space collapsed. Paragraphs in tables, text boxes, notes, headers and footers are not headings.
+The body's headings go into the document's meta as ``headings``: ``[level, title, None, occurrence]`` in document order
+(see :class:`Outline` and :func:`indexing.sections.heading_offsets`), the title being the first line the converter
+writes for the heading, label included ("2.1 Scope"), white space collapsed. Paragraphs in tables, text boxes, notes,
+headers and footers are not headings.
 """
 
 import io
@@ -36,6 +37,7 @@ from haystack import Document, component, default_from_dict, default_to_dict, lo
 from haystack.dataclasses import ByteStream
 
 from indexing.conversion import convert_sources
+from indexing.sections import occurrences
 
 if TYPE_CHECKING:
     from docx.document import Document as WordDocument
@@ -130,8 +132,8 @@ def docx_text(document: "WordDocument") -> str:
 
 
 def read_docx(document: "WordDocument") -> tuple[str, list[list[Any]]]:
-    """The text of a python-docx ``Document`` (see :func:`docx_text`) and the ``[level, title]`` of its body's
-    headings, in order."""
+    """The text of a python-docx ``Document`` (see :func:`docx_text`) and the ``[level, title, None, occurrence]`` of
+    its body's headings, in order (see :func:`indexing.sections.heading_offsets`)."""
     part = document.part
     reader = _Reader(Numbering.of_part(part))
     body = document.element.body
@@ -149,7 +151,25 @@ def read_docx(document: "WordDocument") -> tuple[str, list[list[Any]]]:
         text = "\n".join(reader.blocks(element, _Story(running=True)))
         if text and text not in running[kind]:
             running[kind].append(text)
-    return "\n".join([*running["headerReference"], *lines, *notes, *running["footerReference"]]), headings
+    text = "\n".join([*running["headerReference"], *lines, *notes, *running["footerReference"]])
+    return text, _placed(text, headings, running["headerReference"], lines)
+
+
+def _placed(text: str, headings: list[list[Any]], before: list[str], lines: list[str]) -> list[list[Any]]:
+    """``[level, title, None, occurrence]`` of headings recorded as ``[level, title, index in lines]``, where
+    ``before`` and ``lines`` begin ``text``."""
+    first_line = [sum(_line_count(item) for item in before)]
+    for item in lines:
+        first_line.append(first_line[-1] + _line_count(item))
+    numbers = [first_line[index] for _, _, index in headings]
+    return [
+        [level, title, None, count]
+        for (level, title, _), count in zip(headings, occurrences(text, numbers), strict=True)
+    ]
+
+
+def _line_count(item: str) -> int:
+    return max(1, len(item.splitlines()))
 
 
 @dataclass
@@ -218,8 +238,8 @@ class _Reader:
         The lines of the paragraphs and tables in ``container`` (a body, cell, note, header or text box).
 
         :param outline: the heading levels, to record headings.
-        :param headings: where to append ``[level, title]`` of each paragraph of ``container`` itself (not of its
-            tables and text boxes) that ``outline`` gives a level.
+        :param headings: where to append ``[level, title, index of its line in the lines returned]`` of each
+            paragraph of ``container`` itself (not of its tables and text boxes) that ``outline`` gives a level.
         """
         lines: list[str] = []
         for item in _block_items(container):
@@ -229,7 +249,7 @@ class _Reader:
             own, boxes = self._paragraph(item, story)
             level = None if outline is None or headings is None or not own else outline.level(item)
             if level is not None:
-                headings.append([level, " ".join(own[0].split())])
+                headings.append([level, " ".join(own[0].split()), len(lines)])
             lines.extend(own + boxes)
         return lines
 

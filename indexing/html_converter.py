@@ -18,7 +18,7 @@ the order of the page, a heading written on several lines (``<br>``) by its firs
 """
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from lxml.html import HtmlElement
 
 from indexing.conversion import convert_sources
 from indexing.files import text_encoding
+from indexing.sections import occurrences
 
 _SNIFF_BYTES = 4096
 _DECLARED_CHARSET = re.compile(rb"<meta[^>]+charset|<\?xml[^>]+encoding", re.IGNORECASE)
@@ -59,6 +60,8 @@ _BOILERPLATE_NAME = re.compile(
 _MARKUP_PREFIX = re.compile(r"^(?:[-*+>]|#{1,6}|\d+\.)\s+")
 _MIN_PARTIAL = 25
 _HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+#: Headings and the lines of their titles, paired, beyond which the headings are matched in turn.
+MAX_HEADING_PAIRS = 20_000
 
 
 @component
@@ -171,9 +174,11 @@ class HTMLConverter:
 
 def _headings(tree: HtmlElement, text: str) -> list[list[Any]]:
     """
-    ``[level, title]`` of the headings of the page ``tree`` that ``text`` holds as lines: the most that are found at
-    lines in the page's order (a longest increasing sequence of their lines), so that a heading that trafilatura left
-    out does not take the line of a later one with the same title.
+    ``[level, title, None, occurrence]`` of the headings of the page ``tree`` that ``text`` holds as lines (see
+    :func:`indexing.sections.heading_offsets`): the most that are found at lines in the page's order, the latest such
+    lines, so that a heading that trafilatura left out does not take the line of a later one with the same title, nor a
+    contents list the lines of the headings after it. A page whose headings have more than :data:`MAX_HEADING_PAIRS`
+    such lines in all (thousands of headings of one title) takes each at the first line after the one before.
     """
     lines: dict[str, list[int]] = defaultdict(list)
     for number, line in enumerate(text.splitlines()):
@@ -183,24 +188,46 @@ def _headings(tree: HtmlElement, text: str) -> list[list[Any]]:
         for element in tree.iter(*_HEADING_TAGS)
         if not element.xpath("ancestor::aside|ancestor::figure")
     ]
-    pairs = [(i, line) for i, (_, title) in enumerate(candidates) if title for line in reversed(lines.get(title, []))]
-    ends: list[int] = []  # the least last line of an increasing sequence of each length
+    if sum(len(lines.get(title, ())) for _, title in candidates) > MAX_HEADING_PAIRS:
+        return _headings_in_turn(candidates, lines, text)
+    # A longest decreasing sequence of lines over the headings taken last to first: of the longest, the one whose
+    # lines are latest, so that a contents list before the headings does not take their lines.
+    pairs = [
+        (i, line)
+        for i in reversed(range(len(candidates)))
+        if (title := candidates[i][1])
+        for line in lines.get(title, [])
+    ]
+    ends: list[int] = []  # the least -line that ends a sequence of each length
     last: list[int] = []  # the pair it ends with
     previous: list[int | None] = []
     for index, (_, line) in enumerate(pairs):
-        length = bisect_left(ends, line)
+        length = bisect_left(ends, -line)
         previous.append(last[length - 1] if length else None)
         if length == len(ends):
-            ends.append(line)
+            ends.append(-line)
             last.append(index)
         else:
-            ends[length], last[length] = line, index
-    found: list[list[Any]] = []
+            ends[length], last[length] = -line, index
+    chosen: list[tuple[int, int]] = []
     at = last[-1] if last else None
     while at is not None:
-        found.append(list(candidates[pairs[at][0]]))
+        chosen.append(pairs[at])
         at = previous[at]
-    return found[::-1]
+    counts = occurrences(text, [line for _, line in chosen])
+    return [[*candidates[index], None, count] for (index, _), count in zip(chosen, counts, strict=True)]
+
+
+def _headings_in_turn(candidates: list[tuple[int, str]], lines: dict[str, list[int]], text: str) -> list[list[Any]]:
+    chosen: list[tuple[int, int]] = []
+    after = -1
+    for index, (_, title) in enumerate(candidates):
+        at = bisect_right(lines.get(title, []), after)
+        if title and at < len(lines[title]):
+            after = lines[title][at]
+            chosen.append((index, after))
+    counts = occurrences(text, [line for _, line in chosen])
+    return [[*candidates[index], None, count] for (index, _), count in zip(chosen, counts, strict=True)]
 
 
 def _first_line(heading: HtmlElement) -> str:

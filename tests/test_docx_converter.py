@@ -21,6 +21,7 @@ from haystack.dataclasses import ByteStream
 
 from docqa.pipelines import ALLOWED_MODULES
 from indexing.docx_converter import BODY_TEXT, DOCXConverter, format_number, outline_level, without_page_numbers
+from indexing.sections import section_starts
 
 pytestmark = pytest.mark.unit
 W = nsdecls("w")
@@ -447,16 +448,19 @@ def test_body_headings_are_recorded_with_their_levels_and_written_titles(tmp_pat
 
     converted = _converted(tmp_path, build)
     assert converted.meta["headings"] == [
-        [0, "Staff handbook"],
-        [1, "Leave"],
-        [2, "Parental leave"],
-        [3, "Adoption"],
-        [2, "Remote work"],
-        [1, "4. Benefits"],
-        [2, "4.1 Pension"],
-        [1, "Part A"],
-        [1, "Rates and fees"],
-        [3, "Travel"],
+        [level, title, None, 0]
+        for level, title in [
+            (0, "Staff handbook"),
+            (1, "Leave"),
+            (2, "Parental leave"),
+            (3, "Adoption"),
+            (2, "Remote work"),
+            (1, "4. Benefits"),
+            (2, "4.1 Pension"),
+            (1, "Part A"),
+            (1, "Rates and fees"),
+            (3, "Travel"),
+        ]
     ]
     lines = converted.content.split("\n")
     assert "| Rates | See annex. |" in lines and "Boxed" in lines and "Contents" in lines
@@ -636,3 +640,21 @@ def test_ordinary_documents_give_haystacks_paragraph_text(tmp_path):
         "Parking is free.",
     ]
     assert "| Room | Floor |\n| Fjellet | 4 |" in ours.content
+
+
+def test_headings_that_a_contents_list_repeats_start_their_sections_at_the_headings(tmp_path):
+    def build(document):
+        document.sections[0].header.paragraphs[0].text = "Term"
+        document.add_heading("Supply agreement", 0)
+        for entry in ("Contents", "Term", "Fees"):
+            document.add_paragraph(entry)
+        document.add_heading("Term", 1)
+        document.add_paragraph("The initial term is 36 months.")
+        document.add_heading("Fees", 1)
+        document.add_paragraph("Invoices are paid within 30 days.")
+
+    converted = _converted(tmp_path, build)
+    assert converted.meta["headings"] == [[0, "Supply agreement", None, 0], [1, "Term", None, 2], [1, "Fees", None, 1]]
+    content = converted.content
+    starts = section_starts(content, converted.meta["headings"])
+    assert starts == [(content.index("Term\nThe initial"), "Term"), (content.index("Fees\nInvoices"), "Fees")]

@@ -9,6 +9,7 @@ from haystack.components.converters import HTMLToDocument
 from haystack.dataclasses import ByteStream
 
 from indexing.html_converter import HTMLConverter
+from indexing.sections import section_starts
 
 pytestmark = pytest.mark.unit
 SAMPLE = Path(__file__).resolve().parent.parent / "docs" / "sample"
@@ -235,7 +236,12 @@ RESTAURANT = (
 
 def test_headings_that_the_text_holds_are_recorded_in_order_and_navigation_headings_are_not():
     [document] = _yaml_converter().run([ByteStream(RESTAURANT.encode())])["documents"]
-    assert document.meta["headings"] == [[1, "Restaurant Kro"], [2, "Menu"], [3, "Desserts and cakes"], [2, "Opening"]]
+    assert document.meta["headings"] == [
+        [1, "Restaurant Kro", None, 0],
+        [2, "Menu", None, 0],
+        [3, "Desserts and cakes", None, 0],
+        [2, "Opening", None, 0],
+    ]
     lines = document.content.split("\n")
     assert (lines[0], lines[2], lines.count("Menu")) == ("Restaurant Kro", "Menu", 1), "the nav's Menu is left out"
     assert "Opening" in lines and "hours" in lines and "Contact us" not in document.content
@@ -246,8 +252,26 @@ def test_headings_of_put_back_asides_and_of_dropped_parts_are_not_sections(tmp_p
     path.write_text(_intranet_page(), encoding="utf-8")
     [document] = _yaml_converter().run([path])["documents"]
     assert "\nQuestions?\n" in document.content, "the contact box is put back, its heading names only the box"
-    assert document.meta["headings"] == [[1, "Facilities at the Bergen office"]]
+    assert document.meta["headings"] == [[1, "Facilities at the Bergen office", None, 0]]
     assert "See also" not in document.content and "Comments" not in document.content
+
+
+def test_a_heading_whose_title_a_contents_list_repeats_is_placed_on_its_own_line():
+    items = "".join(f"<p>{title}</p>" for title in ("Term", "Fees"))
+    body = "<p>The term of this agreement is thirty-six months from signing.</p>" * 3
+    page = f"<html><body><article><h1>Agreement</h1><p>Contents</p>{items}<h2>Term</h2>{body}<h2>Fees</h2>{body}"
+    [document] = HTMLConverter().run([ByteStream((page + "</article></body></html>").encode())])["documents"]
+    assert document.meta["headings"] == [[1, "Agreement", None, 0], [2, "Term", None, 1], [2, "Fees", None, 1]]
+    starts = section_starts(document.content, document.meta["headings"])
+    assert [document.content[offset:].split("\n")[1][:12] for offset, _ in starts] == ["The term of "] * 2
+
+
+def test_thousands_of_headings_of_one_title_are_matched_in_turn():
+    page = "<html><body><article>" + "<h3>Details</h3><p>A detail of this long page.</p>" * 3000
+    [document] = HTMLConverter().run([ByteStream((page + "</article></body></html>").encode())])["documents"]
+    headings = document.meta["headings"]
+    assert len(headings) == document.content.split("\n").count("Details") > 100
+    assert headings[:2] == [[3, "Details", None, 0], [3, "Details", None, 1]]
 
 
 def test_a_page_without_headings_in_its_text_has_no_headings_key():

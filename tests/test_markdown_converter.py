@@ -11,6 +11,7 @@ from haystack.dataclasses import ByteStream
 
 from docqa.pipelines import ALLOWED_MODULES, INDEXING_PIPELINE, load_pipeline
 from indexing.markdown_converter import MarkdownConverter
+from indexing.sections import section_starts
 
 pytestmark = pytest.mark.unit
 SAMPLE = Path(__file__).resolve().parent.parent / "docs" / "sample"
@@ -66,14 +67,14 @@ Equipment
 ####### Seven hashes are text
 """
 HANDBOOK_HEADINGS = [
-    [1, "Staff handbook"],
-    [2, "Leave"],
-    [3, "Parental leave"],
-    [3, "The new policy for 2025"],
-    [1, "Remote work"],
-    [2, "Equipment"],
-    [1, "A heading in a list"],
-    [2, "Quoted heading"],
+    [1, "Staff handbook", None, 0],
+    [2, "Leave", None, 0],
+    [3, "Parental leave", None, 0],
+    [3, "The new policy for 2025", None, 0],
+    [1, "Remote work", None, 0],
+    [2, "Equipment", None, 0],
+    [1, "A heading in a list", None, 0],
+    [2, "Quoted heading", None, 0],
 ]
 
 
@@ -95,7 +96,7 @@ def _found_as_lines_in_order(titles: list[str], content: str) -> list[str]:
 def test_headings_are_recorded_with_levels_and_titles_as_the_text_writes_them():
     document = _convert(MarkdownConverter(), HANDBOOK, {"file_path": "/docs/handbook.md"})
     assert document.meta["headings"] == HANDBOOK_HEADINGS
-    titles = [title for _, title in HANDBOOK_HEADINGS]
+    titles = [title for _, title, _, _ in HANDBOOK_HEADINGS]
     assert _found_as_lines_in_order(titles, document.content) == titles
     lines = document.content.splitlines()
     assert "title: Staff handbook" in lines, "front matter left in the text is not a heading"
@@ -119,8 +120,17 @@ def test_extracted_front_matter_goes_to_meta_and_the_headings_stay_the_same():
 
 def test_a_setext_heading_on_several_lines_is_recorded_by_its_first_line():
     document = _convert(MarkdownConverter(), "Opening hours\nand holidays\n-------------\n\nNine to five.\n")
-    assert document.meta["headings"] == [[2, "Opening hours"]]
+    assert document.meta["headings"] == [[2, "Opening hours", None, 0]]
     assert document.content.splitlines()[:2] == ["Opening hours", "and holidays"]
+
+
+def test_a_contents_list_does_not_take_the_place_of_the_headings_it_lists():
+    text = "# Kelpie\n\n- [Usage](#usage)\n- [License](#license)\n\n## Usage\n\nRun it.\n\n## License\n\nMIT.\n"
+    document = _convert(MarkdownConverter(), text)
+    assert document.meta["headings"] == [[1, "Kelpie", None, 0], [2, "Usage", None, 1], [2, "License", None, 1]]
+    starts = section_starts(document.content, document.meta["headings"])
+    content = document.content
+    assert starts == [(content.index("Usage\n\nRun it"), "Usage"), (content.index("License\n\nMIT"), "License")]
 
 
 def test_a_document_without_headings_has_no_headings_key():
@@ -135,10 +145,10 @@ def test_the_indexing_pipeline_uses_it():
     assert isinstance(converter, MarkdownConverter)
     [document] = converter.run([SAMPLE / "green_tea_brewing.md"])["documents"]
     assert document.meta["headings"] == [
-        [1, "Brewing Green Tea"],
-        [2, "Water temperature"],
-        [2, "Amount and time"],
-        [2, "Storage"],
+        [1, "Brewing Green Tea", None, 0],
+        [2, "Water temperature", None, 0],
+        [2, "Amount and time", None, 0],
+        [2, "Storage", None, 0],
     ]
     assert document.meta["file_path"] == str(SAMPLE / "green_tea_brewing.md")
 
@@ -163,4 +173,4 @@ def test_round_trip_through_yaml_keeps_every_parameter(tmp_path):
     path = tmp_path / "caf\xe9.md"
     path.write_bytes("---\ntitle: Caf\xe9\n---\n## Caf\xe9 hours\n\nOpen at nine.\n".encode("latin-1"))
     [document] = loaded.run([path])["documents"]
-    assert document.meta == {"file_path": str(path), "title": "Caf\xe9", "headings": [[2, "Caf\xe9 hours"]]}
+    assert document.meta == {"file_path": str(path), "title": "Caf\xe9", "headings": [[2, "Caf\xe9 hours", None, 0]]}
