@@ -76,8 +76,8 @@ def page_citation(page: int | None, label: str | None = None) -> str:
 
 
 def section_citation(section: str | None) -> str:
-    """``', section "Leave › Parental leave"'``; empty without a section."""
-    return f', section "{section}"' if section else ""
+    """``', section “Leave › Parental leave”'``; empty without a section."""
+    return f", section “{section}”" if section else ""
 
 
 def section_at(meta: dict[str, Any], offset: int) -> str | None:

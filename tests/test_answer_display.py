@@ -146,9 +146,9 @@ def test_answers_are_cited_under_the_heading_above_them_in_text_page_and_batch_r
     result = result_from_answers("q", [span("14 weeks"), span("everyone")], [passage])
     assert [a.section for a in result.answers] == ["Leave › Parental leave", "Leave › Annual leave"]
     assert result.documents[0].section == "Leave › Annual leave"
-    assert 'source: /docs/handbook.md, section "Leave › Parental leave"' in format_result(result)
+    assert "source: /docs/handbook.md, section “Leave › Parental leave”" in format_result(result)
     shown = "".join(_parse(answer_html(result.answers[0])).text)
-    assert '/docs/handbook.md, section "Leave › Parental leave"' in shown
+    assert "/docs/handbook.md, section “Leave › Parental leave”" in shown
     assert output_record(QuestionRow("1", "q"), result, "")["section"] == "Leave › Parental leave"
 
 
