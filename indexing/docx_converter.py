@@ -27,7 +27,9 @@ headers and footers are not headings.
 """
 
 import io
+import posixpath
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,13 +116,56 @@ class DOCXConverter:
         :param meta: metadata for all documents, or one dict per source.
         :returns: ``documents``, one per file with text.
         """
-        import docx
 
         def text_of(stream: ByteStream) -> tuple[str, dict[str, Any]]:
-            text, headings = read_docx(docx.Document(io.BytesIO(stream.data)))
+            text, headings = read_docx(open_docx(stream.data))
             return text, {"headings": headings} if headings else {}
 
         return {"documents": convert_sources(sources, meta, self.store_full_path, text_of)}
+
+
+def open_docx(data: bytes) -> "WordDocument":
+    """
+    The python-docx ``Document`` of a DOCX file's bytes. A file that links to a part it does not hold (LibreOffice
+    writes a link to a bookmark, ``#license``, as an internal relationship) is opened with those links made
+    external, as python-docx cannot open it otherwise.
+    """
+    import docx
+
+    try:
+        return docx.Document(io.BytesIO(data))
+    except KeyError:
+        repaired = _dangling_relationships_external(data)
+        if repaired is None:
+            raise
+        return docx.Document(io.BytesIO(repaired))
+
+
+def _dangling_relationships_external(data: bytes) -> bytes | None:
+    """The package ``data`` with each internal relationship whose target it lacks marked ``TargetMode="External"``;
+    None where there is none."""
+    from lxml import etree
+
+    changed = False
+    output = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as package, zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as copy:
+        names = set(package.namelist())
+        for item in package.infolist():
+            content = package.read(item)
+            if item.filename.endswith(".rels"):
+                base = posixpath.dirname(posixpath.dirname(item.filename))
+                root = etree.fromstring(content)
+                for relationship in root:
+                    target = relationship.get("Target") or ""
+                    if relationship.get("TargetMode") == "External":
+                        continue
+                    name = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
+                    if posixpath.normpath(name) not in names:
+                        relationship.set("TargetMode", "External")
+                        changed = True
+                content = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            copy.writestr(item, content)
+    return output.getvalue() if changed else None
 
 
 def docx_text(document: "WordDocument") -> str:

@@ -2,6 +2,7 @@
 docstring of indexing/docx_converter.py), and the same paragraph text as Haystack's on ordinary documents."""
 
 import logging
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -658,3 +659,31 @@ def test_headings_that_a_contents_list_repeats_start_their_sections_at_the_headi
     content = converted.content
     starts = section_starts(content, converted.meta["headings"])
     assert starts == [(content.index("Term\nThe initial"), "Term"), (content.index("Fees\nInvoices"), "Fees")]
+
+
+def test_a_docx_linking_to_a_bookmark_as_an_internal_part_is_read(tmp_path):
+    """LibreOffice writes a link to a bookmark (``#license``) as an internal relationship, which python-docx
+    cannot open ("There is no item named 'word/#license' in the archive")."""
+    saved = tmp_path / "plain.docx"
+    document = docx.Document()
+    document.add_paragraph("Clippy is licensed under MIT or Apache 2.0.")
+    document.save(saved)
+    rels = "word/_rels/document.xml.rels"
+    link = (
+        '<Relationship Id="rId99" Target="#license" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"/>'
+    )
+    path = tmp_path / "libreoffice.docx"
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            target.writestr(
+                item,
+                data.replace(b"</Relationships>", link.encode() + b"</Relationships>")
+                if item.filename == rels
+                else data,
+            )
+    with pytest.raises(KeyError):
+        docx.Document(str(path))
+    [converted] = DOCXConverter().run([path])["documents"]
+    assert converted.content == "Clippy is licensed under MIT or Apache 2.0."
