@@ -10,7 +10,9 @@ then cuts the sentence in two although a DOCX has no stable pages.
 
 This converter walks the XML itself. The text of one file is, one line per paragraph (empty ones dropped):
 
-- each distinct header text once, then the body, then footnotes and endnotes, then each distinct footer text once;
+- each distinct header text once, then each distinct footer text once, then the body, each footnote and endnote
+  right after the paragraph or table that first refers to it (notes nothing in the body refers to at the end), so a
+  note is read, and cited, with the text it explains;
 - a table row as ``| cell | cell |``: a cell spanning several grid columns written once, the continuation of a
   vertically merged cell left empty, the paragraphs of a cell joined with a space, and the rows of a table nested in
   a cell on their own lines right after the row holding it;
@@ -68,6 +70,7 @@ _NOT_SHOWN = frozenset(
 _GRAPHICS = frozenset({_W + "drawing", _W + "pict", _W + "object", _ALTERNATE})
 _BREAKS = frozenset({_W + "br", _W + "cr"})
 _TABS = frozenset({_W + "tab", _W + "ptab"})
+_NOTE_REFERENCES = {_W + "footnoteReference": "footnotes", _W + "endnoteReference": "endnotes"}
 _NOTE_SEPARATORS = frozenset({"separator", "continuationSeparator", "continuationNotice"})
 
 #: Fields whose shown result is a page number: it describes one rendering of the file, not its content.
@@ -170,8 +173,8 @@ def _dangling_relationships_external(data: bytes) -> bytes | None:
 
 def docx_text(document: "WordDocument") -> str:
     """
-    The text Word shows of a python-docx ``Document``: headers, body, footnotes, endnotes, footers, one paragraph a
-    line.
+    The text Word shows of a python-docx ``Document``: headers, footers, then the body with each note after the
+    paragraph that refers to it, one paragraph a line.
     """
     return read_docx(document)[0]
 
@@ -184,20 +187,49 @@ def read_docx(document: "WordDocument") -> tuple[str, list[list[Any]]]:
     body = document.element.body
     headings: list[list[Any]] = []
     outline = Outline(_related_element(part, _RT + "styles"))
-    lines = reader.blocks(body, _Story(), outline, headings)  # first, so the body's numbering counts in order
-    notes = []
+    notes_at: dict[int, list[tuple[str, str]]] = {}
+    lines = reader.blocks(body, _Story(), outline, headings, notes_at)  # first: the body's numbering counts first
+    notes: dict[tuple[str, str], list[str]] = {}
     for reltype in ("footnotes", "endnotes"):
         notes_element = _related_element(part, _RT + reltype)
         for note in [] if notes_element is None else notes_element:
             if note.tag in (_W + "footnote", _W + "endnote") and note.get(_W + "type") not in _NOTE_SEPARATORS:
-                notes.extend(reader.blocks(note, _Story()))
+                notes[(reltype, note.get(_W + "id") or "")] = reader.blocks(note, _Story())
     running: dict[str, list[str]] = {"headerReference": [], "footerReference": []}
     for kind, element in _header_and_footer_elements(part, body):
         text = "\n".join(reader.blocks(element, _Story(running=True)))
         if text and text not in running[kind]:
             running[kind].append(text)
-    text = "\n".join([*running["headerReference"], *lines, *notes, *running["footerReference"]])
-    return text, _placed(text, headings, running["headerReference"], lines)
+    lines, index_of = _with_notes(lines, notes_at, notes)
+    headings = [[level, title, index_of[index]] for level, title, index in headings]
+    before = [*running["headerReference"], *running["footerReference"]]
+    text = "\n".join([*before, *lines])
+    return text, _placed(text, headings, before, lines)
+
+
+def _with_notes(
+    lines: list[str], notes_at: dict[int, list[tuple[str, str]]], notes: dict[tuple[str, str], list[str]]
+) -> tuple[list[str], list[int]]:
+    """
+    The body's ``lines`` with each note's lines inserted where ``notes_at`` first places it (before the line at that
+    index) and the notes placed nowhere at the end; and the new index of each of ``lines``.
+
+    :param notes_at: note keys by the index of the line they go before (``len(lines)``: after the last).
+    :param notes: each note's lines by ``("footnotes" | "endnotes", id)``, in the file's order.
+    """
+    merged: list[str] = []
+    index_of: list[int] = []
+    placed: set[tuple[str, str]] = set()
+    for index in range(len(lines) + 1):
+        for key in notes_at.get(index, ()):
+            if key in notes and key not in placed:
+                placed.add(key)
+                merged.extend(notes[key])
+        if index < len(lines):
+            index_of.append(len(merged))
+            merged.append(lines[index])
+    merged.extend(line for key, note in notes.items() if key not in placed for line in note)
+    return merged, index_of
 
 
 def _placed(text: str, headings: list[list[Any]], before: list[str], lines: list[str]) -> list[list[Any]]:
@@ -275,9 +307,15 @@ class _Reader:
 
     def __init__(self, numbering: "Numbering") -> None:
         self.numbering = numbering
+        self.note_references: list[tuple[str, str]] = []  # ("footnotes" | "endnotes", id) of each reference read
 
     def blocks(
-        self, container: Any, story: _Story, outline: "Outline | None" = None, headings: list[list[Any]] | None = None
+        self,
+        container: Any,
+        story: _Story,
+        outline: "Outline | None" = None,
+        headings: list[list[Any]] | None = None,
+        notes_at: dict[int, list[tuple[str, str]]] | None = None,
     ) -> list[str]:
         """
         The lines of the paragraphs and tables in ``container`` (a body, cell, note, header or text box).
@@ -285,17 +323,22 @@ class _Reader:
         :param outline: the heading levels, to record headings.
         :param headings: where to append ``[level, title, index of its line in the lines returned]`` of each
             paragraph of ``container`` itself (not of its tables and text boxes) that ``outline`` gives a level.
+        :param notes_at: where to add the notes each paragraph or table of ``container`` refers to, by the index of
+            the line that follows it.
         """
         lines: list[str] = []
         for item in _block_items(container):
+            references = len(self.note_references)
             if item.tag != _P:
                 lines.extend(self.table(item, story))
-                continue
-            own, boxes = self._paragraph(item, story)
-            level = None if outline is None or headings is None or not own else outline.level(item)
-            if level is not None:
-                headings.append([level, " ".join(own[0].split()), len(lines)])
-            lines.extend(own + boxes)
+            else:
+                own, boxes = self._paragraph(item, story)
+                level = None if outline is None or headings is None or not own else outline.level(item)
+                if level is not None:
+                    headings.append([level, " ".join(own[0].split()), len(lines)])
+                lines.extend(own + boxes)
+            if notes_at is not None and len(self.note_references) > references:
+                notes_at.setdefault(len(lines), []).extend(self.note_references[references:])
         return lines
 
     def paragraph(self, paragraph: Any, story: _Story) -> list[str]:
@@ -388,6 +431,8 @@ class _Reader:
                 pieces.append(symbol_text(child.get(_W + "char")))
             elif tag == _W + "pgNum":
                 pieces.append(_PAGE_MARK)
+            elif tag in _NOTE_REFERENCES:
+                self.note_references.append((_NOTE_REFERENCES[tag], child.get(_W + "id") or ""))
             elif tag == _W + "ruby":
                 base = child.find(_W + "rubyBase")
                 if base is not None:
@@ -395,7 +440,7 @@ class _Reader:
             elif tag in _GRAPHICS:
                 for content in _text_box_contents(child):
                     boxes.extend(self.blocks(content, _Story(running=story.running)))
-            # w:lastRenderedPageBreak, w:softHyphen, note references and the like show no text here
+            # w:lastRenderedPageBreak, w:softHyphen, a note's own number mark and the like show no text here
 
 
 def without_page_numbers(text: str, running: bool) -> str:

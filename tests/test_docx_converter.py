@@ -503,18 +503,47 @@ ENDNOTES = (
 )
 
 
-def test_footnotes_and_endnotes_follow_the_body(tmp_path):
+def test_each_note_follows_the_paragraph_that_refers_to_it_and_unreferenced_notes_end_the_body(tmp_path):
     def build(document):
+        document.add_paragraph("Figures are rounded.")
         p = document.add_paragraph("The settlement amount is confidential.")
         _append(p, f'<w:r {W}><w:footnoteReference w:id="1"/></w:r>')
-        document.add_paragraph("Figures are rounded.")
+        document.add_paragraph("See the annex.")
         _add_part(document, "footnotes", "footnotes", FOOTNOTES)
         _add_part(document, "endnotes", "endnotes", ENDNOTES)
 
     assert _convert(tmp_path, build) == (
-        "The settlement amount is confidential.\nFigures are rounded.\n"
-        "The amount paid was 75,000 EUR.\nSource: annual report 2023."
+        "Figures are rounded.\nThe settlement amount is confidential.\nThe amount paid was 75,000 EUR.\n"
+        "See the annex.\nSource: annual report 2023."
     )
+
+
+def test_notes_and_footers_are_cited_under_the_section_that_refers_to_them_not_the_last_one(tmp_path):
+    def build(document):
+        document.sections[0].footer.paragraphs[0].text = "Confidential"
+        document.add_heading("Payments", 1)
+        table = document.add_table(rows=1, cols=2)
+        table.cell(0, 0).text = "Settlement"
+        cell = table.cell(0, 1).paragraphs[0]
+        _append(cell, f"<w:r {W}><w:t>paid</w:t></w:r>")
+        _append(cell, f'<w:r {W}><w:endnoteReference w:id="1"/></w:r>')
+        p = document.add_paragraph("The settlement amount is confidential.")
+        _append(p, f'<w:r {W}><w:footnoteReference w:id="1"/></w:r>')
+        document.add_heading("Termination", 1)
+        p = document.add_paragraph("Either party may terminate.")
+        _append(p, f'<w:r {W}><w:footnoteReference w:id="1"/></w:r>')  # a second reference: the note stays put
+        _add_part(document, "footnotes", "footnotes", FOOTNOTES)
+        _add_part(document, "endnotes", "endnotes", ENDNOTES)
+
+    converted = _converted(tmp_path, build)
+    content = converted.content
+    assert content == (
+        "Confidential\nPayments\n| Settlement | paid |\nSource: annual report 2023.\n"
+        "The settlement amount is confidential.\nThe amount paid was 75,000 EUR.\n"
+        "Termination\nEither party may terminate."
+    )
+    starts = section_starts(content, converted.meta["headings"])
+    assert starts == [(content.index("Payments"), "Payments"), (content.index("Termination"), "Termination")]
 
 
 def test_headers_and_footers_once_each_without_page_numbers(tmp_path):
@@ -536,7 +565,7 @@ def test_headers_and_footers_once_each_without_page_numbers(tmp_path):
         document.add_paragraph("Clause two.")
 
     assert _convert(tmp_path, build) == (
-        "Contract ref. LX-2291\nClause one.\nClause two.\nGoverning law: Norway.\nConfidential\nAnnex A"
+        "Contract ref. LX-2291\nGoverning law: Norway.\nConfidential\nAnnex A\nClause one.\nClause two."
     )
 
 
