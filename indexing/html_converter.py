@@ -15,6 +15,10 @@ as ``headings``: ``[level, title]`` in document order (plain-text output only). 
 footers and the like, so the page's headings are matched to the text's lines: the most headings found at lines in
 the order of the page, a heading written on several lines (``<br>``) by its first. A heading in an ``<aside>`` or
 ``<figure>`` names that box, not the text after it, and is not one of them.
+
+Permalinks in headings (a link to the heading itself that shows only a mark: Sphinx's ``¶``, Node's and Docusaurus'
+``#``, rustdoc's ``§``) are taken out of the page first, so neither the text nor the cited section reads
+"Copyright¶".
 """
 
 import re
@@ -59,6 +63,10 @@ _BOILERPLATE_NAME = re.compile(
 )
 _MARKUP_PREFIX = re.compile(r"^(?:[-*+>]|#{1,6}|\d+\.)\s+")
 _MIN_PARTIAL = 25
+#: What a permalink in a heading shows.
+_PERMALINK_MARKS = frozenset({"#", "¶", "§", "🔗", "⚓", "🔗\ufe0e", "🔗\ufe0f"})
+_PERMALINK_HINT = re.compile(r"""href\s*=\s*["']?#""", re.IGNORECASE)
+_PERMALINK_HINT_BYTES = re.compile(_PERMALINK_HINT.pattern.encode(), re.IGNORECASE)
 _HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 #: Headings and the lines of their titles, paired, beyond which the headings are matched in turn.
 MAX_HEADING_PAIRS = 20_000
@@ -140,6 +148,7 @@ class HTMLConverter:
 
     def _extract(self, html: str | bytes) -> tuple[str | None, list[list[Any]]]:
         """The main text of ``html`` and its headings; a fragment (no ``<html>`` root) is read as a page's body."""
+        html = _without_permalinks(html)
         text = self._extract_page(html)
         if not text:
             page = html if isinstance(html, str) else html.decode("utf-8", errors="replace")
@@ -170,6 +179,31 @@ class HTMLConverter:
             return text
         markdown = output_format == "markdown" or self.extraction_kwargs.get("include_formatting", False)
         return _put_back(text, _text_blocks(tree), "\n\n" if markdown else "\n")
+
+
+def _without_permalinks(html: str | bytes) -> str | bytes:
+    """``html`` without the permalinks in its headings: links to a place in the page (``href="#..."``) inside an
+    ``<h1>``-``<h6>`` that show only a permalink mark; unchanged where it has none."""
+    hint = _PERMALINK_HINT if isinstance(html, str) else _PERMALINK_HINT_BYTES
+    if not hint.search(html):
+        return html
+    from lxml.html import tostring
+    from trafilatura.utils import load_html
+
+    tree = load_html(html)
+    if tree is None:
+        return html
+    permalinks = [
+        link
+        for heading in tree.iter(*_HEADING_TAGS)
+        for link in heading.iter("a")
+        if (link.get("href") or "").startswith("#") and link.text_content().strip() in _PERMALINK_MARKS
+    ]
+    if not permalinks:
+        return html
+    for link in permalinks:
+        link.drop_tree()
+    return tostring(tree, encoding="unicode")
 
 
 def _headings(tree: HtmlElement, text: str) -> list[list[Any]]:

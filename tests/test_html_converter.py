@@ -281,3 +281,23 @@ def test_a_page_without_headings_in_its_text_has_no_headings_key():
     assert document.meta == {"encoding": "utf-8"}
     [markdown] = HTMLConverter({"output_format": "markdown"}).run([ByteStream(RESTAURANT.encode())])["documents"]
     assert "## Menu" in markdown.content.split("\n") and "headings" not in markdown.meta, "plain text output only"
+
+
+def test_permalink_marks_in_headings_are_left_out_of_text_and_sections():
+    body = "<p>The delimiter separates the entries of the search path on this platform.</p>"
+    note = "<p>The compiler of this language reads the sources of the project; see the notes <a href='#n'>#</a>.</p>"
+    page = (
+        "<html><body><article>"
+        '<h1>Path<span><a class="mark" href="#path">#</a></span></h1>'
+        f'<h2>Copyright<a class="headerlink" href="#copyright" title="Permalink">¶</a></h2>{body}'
+        f'<h2 id="panics"><a class="doc-anchor" href="#panics">§</a>Panics</h2>{body}'
+        f"<h2>Using C#</h2>{note}"
+        "</article></body></html>"
+    )
+    [document] = HTMLConverter().run([ByteStream(page.encode())])["documents"]
+    lines = document.content.split("\n")
+    assert lines[0] == "Path" and "Copyright" in lines and "Panics" in lines and "Using C#" in lines
+    assert lines[-1].endswith("see the notes #."), "links that are not a heading's own stay"
+    assert "¶" not in document.content and "§" not in document.content
+    starts = section_starts(document.content, document.meta["headings"])
+    assert [path for _, path in starts] == ["Copyright", "Panics", "Using C#"]
